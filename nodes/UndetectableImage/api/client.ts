@@ -1,0 +1,199 @@
+import { randomUUID } from 'crypto';
+import type { IDataObject } from 'n8n-workflow';
+
+import type { QueryAnswer } from './poller';
+import type { Call, Reply, Transport } from '../transport/transport';
+import { reasonFromBody } from '../transport/errors';
+
+export interface Presigned {
+	presignedUrl: string;
+	filePath: string;
+}
+
+export type AssetKind = 'heatmap' | 'preview';
+
+/** What an asset request gave: the file, or (secure URLs only) "not ready yet" / "there is none". */
+export type AssetReply =
+	| { kind: 'file'; bytes: Buffer; mimeType: string; headers: Record<string, string> }
+	| { kind: 'pending'; message: string }
+	| { kind: 'none'; message: string; status?: string };
+
+/**
+ * The API's endpoints, in the API's words. Knows the reference's quirks (where the key goes, which calls may be
+ * repeated, unknown ids answering `null`), and nothing of n8n parameters.
+ */
+export class ImageDetectorApi {
+	constructor(readonly transport: Transport) {}
+
+	/** GET /get-presigned-url: where to PUT the file, and the path to submit. */
+	async presign(fileName: string, itemIndex?: number): Promise<Presigned> {
+		const call: Call = {
+			purpose: 'requesting an upload URL',
+			method: 'GET',
+			path: '/get-presigned-url',
+			qs: { file_name: fileName },
+			retry: 'safe',
+			itemIndex,
+		};
+		const reply = await this.transport.send(call);
+		const body = reply.body as IDataObject | null;
+		if (!body || typeof body.presigned_url !== 'string' || typeof body.file_path !== 'string') {
+			throw this.transport.error(call, reply, 'The API answered without an upload URL.');
+		}
+		return { presignedUrl: body.presigned_url, filePath: body.file_path };
+	}
+
+	/** PUT to storage. No key of any kind: storage is not the API host. */
+	async upload(presignedUrl: string, bytes: Buffer, contentType: string, itemIndex?: number): Promise<void> {
+		await this.transport.send({
+			purpose: 'uploading the file to storage',
+			method: 'PUT',
+			url: presignedUrl,
+			body: bytes,
+			headers: { 'Content-Type': contentType, 'x-amz-acl': 'private' },
+			binary: true,
+			retry: 'safe',
+			// 30 s, plus a second for every 256 KB: a 10 MB image gets 70 s, a 100 MB ZIP about 7 minutes.
+			timeoutMs: 30_000 + Math.ceil(bytes.length / 262_144) * 1000,
+			itemIndex,
+		});
+	}
+
+	/** The URL /detect and /bulk-upload take: `<storage base>/<file_path>`. */
+	storageUrl(filePath: string): string {
+		return `${this.transport.settings.storageBaseUrl.replace(/\/+$/, '')}/${filePath.replace(/^\/+/, '')}`;
+	}
+
+	/**
+	 * POST /detect. Always sends an `id` (the caller's, or a new UUID), which makes the call safe to repeat: when a
+	 * repeated call answers that the id exists, the earlier one landed, and its document is the one to poll.
+	 */
+	async detect(body: IDataObject, itemIndex?: number): Promise<string> {
+		const id = typeof body.id === 'string' ? body.id : randomUUID();
+		const call: Call = {
+			purpose: 'submitting the image for detection',
+			method: 'POST',
+			path: '/detect',
+			json: { ...body, id },
+			withKey: true,
+			retry: 'safe',
+			accept: [400, 403],
+			itemIndex,
+		};
+		const reply = await this.transport.send(call);
+		if (reply.status === 400 && reply.attempts > 1 && /already exists/i.test(reasonFromBody(reply.body) ?? '')) {
+			return id;
+		}
+		await this.failUnlessOk(call, reply, 1);
+		const answered = (reply.body as IDataObject | null)?.id;
+		return typeof answered === 'string' ? answered : id;
+	}
+
+	/**
+	 * POST /bulk-upload. It takes no id, so a repeat could bill the ZIP twice: only failures known to come before
+	 * the server accepted it are retried.
+	 */
+	async bulkUpload(body: IDataObject, imageCount: number, itemIndex?: number): Promise<{ id: string; expectedCount?: number }> {
+		const call: Call = {
+			purpose: 'submitting the ZIP for bulk detection',
+			method: 'POST',
+			path: '/bulk-upload',
+			json: body,
+			withKey: true,
+			retry: 'beforeAccepted',
+			accept: [403],
+			itemIndex,
+		};
+		const reply = await this.transport.send(call);
+		await this.failUnlessOk(call, reply, imageCount);
+		const answer = reply.body as IDataObject | null;
+		if (!answer || typeof answer.id !== 'string') throw this.transport.error(call, reply, 'The API answered without a batch ID.');
+		return { id: answer.id, expectedCount: typeof answer.expected_count === 'number' ? answer.expected_count : undefined };
+	}
+
+	/** POST /query. Takes no key (the reference: the id is the only credential of a result). */
+	async query(id: string, itemIndex?: number): Promise<QueryAnswer> {
+		const reply = await this.transport.send({
+			purpose: 'checking the detection status',
+			method: 'POST',
+			path: '/query',
+			json: { id },
+			retry: 'safe',
+			itemIndex,
+		});
+		const body = reply.body;
+		return body && typeof body === 'object' && !Array.isArray(body) ? (body as IDataObject) : null;
+	}
+
+	/** GET /check-user-credits. */
+	async credits(itemIndex?: number): Promise<IDataObject> {
+		const reply = await this.transport.send({
+			purpose: 'checking the credits',
+			method: 'GET',
+			path: '/check-user-credits',
+			retry: 'safe',
+			itemIndex,
+		});
+		return (reply.body as IDataObject) ?? {};
+	}
+
+	/**
+	 * Fetches a heatmap or preview. A URL on the configured API host is a secure URL: POST /<kind>/<id> with the
+	 * key. Any other URL is direct object storage: a plain GET, with no key.
+	 */
+	async asset(kind: AssetKind, id: string, url: string, itemIndex?: number): Promise<AssetReply> {
+		const secure = this.transport.isApiUrl(url);
+		const call: Call = secure
+			? {
+					purpose: `downloading the ${kind}`,
+					method: 'POST',
+					path: `/${kind}/${encodeURIComponent(id)}`,
+					json: {},
+					withKey: true,
+					binary: true,
+					accept: [202],
+					retry: 'safe',
+					timeoutMs: 60_000,
+					itemIndex,
+				}
+			: {
+					purpose: `downloading the ${kind}`,
+					method: 'GET',
+					url,
+					binary: true,
+					retry: 'safe',
+					timeoutMs: 60_000,
+					itemIndex,
+				};
+		const reply = await this.transport.send(call);
+		if (Buffer.isBuffer(reply.body)) {
+			return {
+				kind: 'file',
+				bytes: reply.body,
+				mimeType: (reply.headers['content-type'] ?? 'application/octet-stream').split(';')[0].trim(),
+				headers: reply.headers,
+			};
+		}
+		const json = (reply.body ?? {}) as IDataObject;
+		const message = String(json.message ?? reasonFromBody(json) ?? `No ${kind} is available`);
+		if (reply.status === 202) return { kind: 'pending', message };
+		return { kind: 'none', message, status: json.heatmap_status as string | undefined };
+	}
+
+	/** Throws the mapped error for a non-2xx answer; "Not enough credits" also says the balance. */
+	private async failUnlessOk(call: Call, reply: Reply, needed: number): Promise<void> {
+		if (reply.status >= 200 && reply.status < 300) return;
+		const reason = reasonFromBody(reply.body) ?? '';
+		if (reply.status === 403 && /not enough credits/i.test(reason)) {
+			let balance = '';
+			try {
+				const c = await this.credits(call.itemIndex);
+				if (typeof c.credits === 'number') balance = `You have ${c.credits} credits; this request needs ${needed}.`;
+			} catch {
+				// the balance is a courtesy: the error below says what matters
+			}
+			throw this.transport.error(call, reply, balance || undefined);
+		}
+		throw this.transport.error(call, reply);
+	}
+}

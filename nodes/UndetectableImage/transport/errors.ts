@@ -1,0 +1,124 @@
+import type { INode, JsonObject } from 'n8n-workflow';
+import { NodeApiError } from 'n8n-workflow';
+
+/** What a request was for, in the user's words: "requesting an upload URL", "submitting the image", ... */
+export type Purpose = string;
+
+const CREDENTIAL = "the 'Undetectable AI Image Detector API' credential";
+
+/**
+ * The fix for each reason the reference's error table and "Common Issues" name. Matched against the API's own
+ * `detail`, case-insensitively, first match wins.
+ */
+const KNOWN_REASONS: Array<[RegExp, string]> = [
+	[/user verification failed/i, `The API key was refused. Check the API key in ${CREDENTIAL}: it may be mistyped, inactive or regenerated in the developer portal.`],
+	[/not enough credits/i, 'Your account has too few credits for this request. Buy more credits, or check the balance with the Check Credits operation.'],
+	[/access denied/i, `This document belongs to another account. Use the credential of the account that submitted it, or check the document ID.`],
+	[/input url cannot be empty/i, 'The image was not uploaded before detection. Run the node again; if it keeps failing, check the Storage Base URL in the credential.'],
+	[/input email is empty/i, "Document type 'URL' needs an email address: set the Email option."],
+	[/unsupported image type/i, 'Use JPG, PNG, WebP, JFIF, HEIC, HEIF, AVIF, BMP, TIFF, GIF, SVG or PDF, with the matching file extension.'],
+	[/file size is too small/i, 'Each image must be at least 1 KB. Use a larger image, or check that the file was not truncated.'],
+	[/file size exceeds/i, 'Each image must be at most 10 MB. Compress or resize the image first.'],
+	[/invalid file type/i, "The file's bytes do not match its extension. Check the file is not corrupted and that its name has the right extension."],
+	[/file metadata could not be fetched/i, 'The uploaded file could not be read by the service. Run the node again; if it keeps failing, check the Storage Base URL in the credential.'],
+	[/must point to a zip/i, 'Bulk Detect needs a ZIP file. Check that the binary property holds a .zip file.'],
+	[/zip file too large/i, 'A ZIP may be at most 100 MB. Split the images into several ZIPs, or use Bulk Source "Images From Items", which splits for you.'],
+	[/too many files/i, 'A ZIP may hold at most 50 images. Split it, or use Bulk Source "Images From Items", which splits for you.'],
+	[/no valid images found/i, 'Every file in the ZIP was skipped. Use supported formats between 1 KB and 10 MB (no PDF, no hidden files, no ".." in paths).'],
+	[/not a bulk upload/i, 'This ID belongs to a single image, not a ZIP batch (or the other way round). Use the ID from the same kind of request.'],
+	[/already exists/i, 'A document with this ID exists already. Leave the Document ID option empty to let the node create a new one.'],
+	[/invalid instance_id/i, 'The Model option names an unknown dedicated instance. Use "generic", "sheerid" or "<your-instance-id>/generic".'],
+	[/invalid model/i, 'Use the Model "generic" or "sheerid", or "<your-instance-id>/generic" for a dedicated instance.'],
+];
+
+const STATUS_HINTS: Record<number, string> = {
+	400: 'The request was invalid. Check the node parameters.',
+	401: `Authentication failed. Check the API key in ${CREDENTIAL}.`,
+	403: `The API key is invalid, access was denied, or there are not enough credits. Check ${CREDENTIAL} and your balance.`,
+	404: 'Not found. Check the document ID, and the API Base URL in the credential.',
+	405: 'The API refused the method. Check the API Base URL in the credential points at the AI Image Detector API.',
+	406: 'The API could not answer in JSON. Check the API Base URL in the credential.',
+	410: 'This API endpoint has been removed. Update the node to a newer version.',
+	422: 'The API rejected the request body. Check the node options.',
+	429: 'The API is rate limiting this account. Lower the Concurrency option, or run the workflow again later.',
+	500: 'The service had an internal error. Try again later.',
+	502: 'The service is unreachable behind its gateway. Try again later.',
+	503: 'The service is temporarily offline for maintenance. Try again later.',
+	504: 'The service timed out. Try again later.',
+};
+
+/** Replaces every secret in a text by "***", so no key reaches an error, a log line or an output item. */
+export function redact(text: string, secrets: string[]): string {
+	let out = text;
+	for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('***');
+	return out;
+}
+
+/** The API's own reason from an error body: FastAPI's `detail` (a string, or a list of field errors), or `message`. */
+export function reasonFromBody(body: unknown): string | undefined {
+	if (body === null || body === undefined) return undefined;
+	if (typeof body === 'string') {
+		const xml = /<Message>([^<]*)<\/Message>/.exec(body);
+		return xml ? xml[1] : body.trim().slice(0, 300) || undefined;
+	}
+	if (typeof body !== 'object') return String(body);
+	const o = body as Record<string, unknown>;
+	const detail = o.detail;
+	if (typeof detail === 'string') return detail;
+	if (Array.isArray(detail)) {
+		return detail
+			.map((d) => {
+				const e = d as { loc?: unknown[]; msg?: string };
+				const where = Array.isArray(e.loc) ? e.loc.filter((l) => l !== 'body').join('.') : '';
+				return where ? `${where}: ${e.msg ?? 'invalid'}` : (e.msg ?? 'invalid');
+			})
+			.join('; ');
+	}
+	if (typeof o.message === 'string') return o.message;
+	if (typeof o.error_message === 'string') return o.error_message;
+	return undefined;
+}
+
+export function hintFor(status: number | undefined, reason: string | undefined): string {
+	if (reason) {
+		const known = KNOWN_REASONS.find(([re]) => re.test(reason));
+		if (known) return known[1];
+	}
+	if (status && STATUS_HINTS[status]) return STATUS_HINTS[status];
+	if (status && status >= 500) return STATUS_HINTS[500];
+	return 'Check the node parameters and the credential.';
+}
+
+export interface ApiErrorInput {
+	purpose: Purpose;
+	status?: number;
+	reason?: string;
+	hint?: string;
+	/** Extra sentences after the hint (the balance, the document id, ...). */
+	extra?: string;
+	itemIndex?: number;
+	secrets: string[];
+}
+
+/**
+ * An error a user can act on: the message says what failed and the API's reason, the description how to fix it.
+ * Built from plain strings only, so no request options, headers or bodies (and no key) ride along.
+ */
+export function apiError(node: INode, e: ApiErrorInput): NodeApiError {
+	const reason = e.reason ? redact(e.reason, e.secrets) : undefined;
+	const status = e.status ? ` (HTTP ${e.status})` : '';
+	const message = reason ? `${capitalise(e.purpose)} failed: ${reason}${status}` : `${capitalise(e.purpose)} failed${status}`;
+	const description = redact([e.hint ?? hintFor(e.status, reason), e.extra].filter(Boolean).join(' '), e.secrets);
+	const response: JsonObject = { message, description };
+	if (e.status) response.httpCode = String(e.status);
+	return new NodeApiError(node, response, {
+		message,
+		description,
+		httpCode: e.status ? String(e.status) : undefined,
+		itemIndex: e.itemIndex,
+	});
+}
+
+function capitalise(s: string): string {
+	return s.charAt(0).toUpperCase() + s.slice(1);
+}

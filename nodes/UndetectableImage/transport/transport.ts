@@ -1,0 +1,284 @@
+import type { IDataObject, IExecuteFunctions, IHttpRequestOptions } from 'n8n-workflow';
+import { sleep } from 'n8n-workflow';
+
+import { apiError, hintFor, reasonFromBody, type Purpose } from './errors';
+
+export const CREDENTIAL_TYPE = 'undetectableImageApi';
+
+export interface ApiSettings {
+	baseUrl: string;
+	storageBaseUrl: string;
+	apiKey: string;
+}
+
+/**
+ * When a failed call may be sent again.
+ * - `safe`: repeating it changes nothing (presign, PUT, query, downloads, credits, and /detect with our own id):
+ *   retry 429, 5xx, dropped connections and timeouts.
+ * - `beforeAccepted`: repeating it could bill twice (/bulk-upload takes no id): retry only failures known to come
+ *   before the server accepted the request (connection refused, 429, 503).
+ * - `none`: never.
+ */
+export type RetryPolicy = 'safe' | 'beforeAccepted' | 'none';
+
+export interface Call {
+	purpose: Purpose;
+	method: 'GET' | 'POST' | 'PUT';
+	/** A path on the API host: sent with the credential. */
+	path?: string;
+	/** An absolute URL anywhere else (storage, an image's website): sent with no credential of any kind. */
+	url?: string;
+	qs?: IDataObject;
+	/** A JSON body. */
+	json?: IDataObject;
+	/** Put the API key into the JSON body (the API's POST endpoints read it there). API host only. */
+	withKey?: boolean;
+	/** A raw body (uploads). */
+	body?: Buffer;
+	headers?: IDataObject;
+	/** Answer as bytes rather than parsed JSON. */
+	binary?: boolean;
+	/** Statuses handed back to the caller instead of being turned into errors (2xx always are). */
+	accept?: number[];
+	retry: RetryPolicy;
+	timeoutMs?: number;
+	itemIndex?: number;
+}
+
+export interface Reply {
+	status: number;
+	headers: Record<string, string>;
+	body: unknown;
+	/** How many times the call was sent. */
+	attempts: number;
+	/** Whether an earlier attempt may have reached the server and been processed (dropped after sending). */
+	maybeProcessedBefore: boolean;
+}
+
+const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+/** Failures that happen before a request reaches the server. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const MAX_ATTEMPTS = 6;
+/** The longest all retries of one call may wait in total. */
+const RETRY_BUDGET_MS = 120_000;
+const MAX_RETRY_AFTER_MS = 120_000;
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/**
+ * A rate-limit gate shared by every request of one node run: a 429 pauses them all until the time the API asked
+ * for, and spaces requests out for a while after it.
+ */
+export class RateGate {
+	private openAt = 0;
+	private spacingUntil = 0;
+	private nextSlot = 0;
+
+	async pass(): Promise<void> {
+		for (;;) {
+			const now = Date.now();
+			let at = Math.max(this.openAt, now);
+			if (now < this.spacingUntil) at = Math.max(at, this.nextSlot);
+			if (at <= now) {
+				this.nextSlot = now + 100;
+				return;
+			}
+			this.nextSlot = at + 100;
+			await sleep(at - now);
+		}
+	}
+
+	pause(ms: number): void {
+		const now = Date.now();
+		this.openAt = Math.max(this.openAt, now + ms);
+		this.spacingUntil = Math.max(this.spacingUntil, now + ms + 10_000);
+	}
+}
+
+/** The one way the node talks HTTP: credentials, retries, the rate-limit gate, timeouts, error mapping. */
+export class Transport {
+	readonly apiOrigin: string;
+
+	constructor(
+		private readonly fn: IExecuteFunctions,
+		readonly settings: ApiSettings,
+		private readonly gate: RateGate,
+	) {
+		this.apiOrigin = new URL(settings.baseUrl).origin;
+	}
+
+	/** Whether a URL is on the API host (where the key may go) rather than storage or anywhere else. */
+	isApiUrl(url: string): boolean {
+		try {
+			return new URL(url).origin === this.apiOrigin;
+		} catch {
+			return false;
+		}
+	}
+
+	get secrets(): string[] {
+		return [this.settings.apiKey];
+	}
+
+	async send(call: Call): Promise<Reply> {
+		const started = Date.now();
+		let waited = 0;
+		let maybeProcessedBefore = false;
+		for (let attempt = 1; ; attempt++) {
+			await this.gate.pass();
+			let reply: Reply | undefined;
+			let failure: { code: string; sent: boolean } | undefined;
+			try {
+				reply = await this.sendOnce(call, attempt, maybeProcessedBefore);
+			} catch (error) {
+				failure = this.networkFailure(error);
+			}
+
+			let retryIn: number | undefined;
+			const canRetry = attempt < MAX_ATTEMPTS && call.retry !== 'none';
+			if (reply && RETRY_STATUSES.has(reply.status) && !call.accept?.includes(reply.status)) {
+				const safeToRepeat =
+					call.retry === 'safe' || reply.status === 429 || reply.status === 503;
+				if (reply.status === 429) {
+					const asked = retryAfterMs(reply.headers['retry-after']);
+					const pause = asked ?? backoff(attempt);
+					if (pause > MAX_RETRY_AFTER_MS) {
+						throw this.error(call, reply, `The API asked to wait ${Math.round(pause / 1000)} s before the next request, longer than the node waits.`);
+					}
+					this.gate.pause(pause);
+					if (canRetry) retryIn = 0; // the gate holds this and every other request of the run
+				} else if (canRetry && safeToRepeat) {
+					retryIn = backoff(attempt);
+				}
+				if (retryIn === undefined) throw this.error(call, reply, `It still failed after ${attempt} attempts.`);
+			} else if (reply) {
+				if ((reply.status >= 200 && reply.status < 300) || call.accept?.includes(reply.status)) return reply;
+				throw this.error(call, reply);
+			} else if (failure) {
+				const safeToRepeat = call.retry === 'safe' || !failure.sent;
+				if (failure.code === 'ERR_CANCELED') throw this.networkError(call, failure.code, 'The execution was cancelled.');
+				if (!canRetry || !safeToRepeat) {
+					throw this.networkError(
+						call,
+						failure.code,
+						attempt > 1 ? `It still failed after ${attempt} attempts.` : undefined,
+						failure.sent && call.retry === 'beforeAccepted',
+					);
+				}
+				if (failure.sent) maybeProcessedBefore = true;
+				retryIn = backoff(attempt);
+			}
+
+			waited += retryIn ?? 0;
+			if (Date.now() - started + (retryIn ?? 0) > RETRY_BUDGET_MS || waited > RETRY_BUDGET_MS) {
+				if (reply) throw this.error(call, reply, `It still failed after ${attempt} attempts.`);
+				throw this.networkError(call, failure?.code ?? 'unknown', `It still failed after ${attempt} attempts.`);
+			}
+			if (retryIn) await sleep(retryIn);
+		}
+	}
+
+	/** Turns an answer the caller does not accept into the error a user reads. */
+	error(call: Call, reply: Reply, extra?: string) {
+		const reason = reasonFromBody(Buffer.isBuffer(reply.body) ? undefined : reply.body);
+		return apiError(this.fn.getNode(), {
+			purpose: call.purpose,
+			status: reply.status,
+			reason,
+			extra,
+			itemIndex: call.itemIndex,
+			secrets: this.secrets,
+		});
+	}
+
+	private async sendOnce(call: Call, attempt: number, maybeProcessedBefore: boolean): Promise<Reply> {
+		const toApi = call.path !== undefined;
+		const url = toApi ? `${this.settings.baseUrl.replace(/\/+$/, '')}${call.path}` : (call.url as string);
+		const options: IHttpRequestOptions = {
+			method: call.method,
+			url,
+			qs: call.qs,
+			headers: { ...call.headers },
+			returnFullResponse: true,
+			ignoreHttpStatusErrors: true,
+			timeout: call.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+			// A redirect must never carry the key to another host.
+			sendCredentialsOnCrossOriginRedirect: false,
+		};
+		if (call.binary) options.encoding = 'arraybuffer';
+		else options.json = true;
+		if (call.json) {
+			options.body = call.withKey && toApi ? { key: this.settings.apiKey, ...call.json } : call.json;
+		} else if (call.body) {
+			options.body = call.body;
+		}
+		const res = (toApi
+			? await this.fn.helpers.httpRequestWithAuthentication.call(this.fn, CREDENTIAL_TYPE, options)
+			: await this.fn.helpers.httpRequest({ ...options, abortSignal: this.fn.getExecutionCancelSignal?.() })) as {
+			statusCode: number;
+			headers: Record<string, string>;
+			body: unknown;
+		};
+		let body = res.body;
+		const headers = lowerCaseKeys(res.headers);
+		if (call.binary && body !== undefined && !Buffer.isBuffer(body)) body = Buffer.from(body as ArrayBuffer);
+		// Endpoints that serve files answer errors and "not ready" in JSON: hand those back parsed.
+		const isJson = /json/.test(headers['content-type'] ?? '');
+		if (isJson && (Buffer.isBuffer(body) || typeof body === 'string')) {
+			const text = body.toString();
+			try {
+				body = text.trim() ? JSON.parse(text) : null;
+			} catch {
+				body = text; // keep the text: it still says what went wrong
+			}
+		} else if (Buffer.isBuffer(body) && !call.binary) {
+			body = body.toString();
+		}
+		return { status: res.statusCode, headers, body, attempts: attempt, maybeProcessedBefore };
+	}
+
+	private networkFailure(error: unknown): { code: string; sent: boolean } {
+		const e = error as { code?: string; cause?: { code?: string }; name?: string; message?: string };
+		const code = e?.code ?? e?.cause?.code ?? (e?.name === 'AbortError' || e?.name === 'CanceledError' ? 'ERR_CANCELED' : 'ECONNRESET');
+		return { code, sent: !NOT_SENT_CODES.has(code) };
+	}
+
+	private networkError(call: Call, code: string, extra?: string, ambiguous = false) {
+		const where = call.path !== undefined ? 'the Undetectable AI API' : hostOf(call.url);
+		const reason = code === 'ECONNABORTED' || code === 'ETIMEDOUT' ? `no answer from ${where} in time` : `the connection to ${where} failed (${code})`;
+		const hint = ambiguous
+			? 'The request may have reached the service before the connection dropped, so the node did not send it again (that could bill the same images twice). Check the credits with Check Credits and your recent results before running it again.'
+			: call.path !== undefined
+				? `Check the network and the API Base URL in the credential. ${hintFor(503, undefined)}`
+				: `Check that ${where} is reachable from n8n.`;
+		return apiError(this.fn.getNode(), { purpose: call.purpose, reason, hint, extra, itemIndex: call.itemIndex, secrets: this.secrets });
+	}
+}
+
+function hostOf(url: string | undefined): string {
+	try {
+		return new URL(url as string).host;
+	} catch {
+		return 'the server';
+	}
+}
+
+function lowerCaseKeys(h: Record<string, unknown> | undefined): Record<string, string> {
+	const out: Record<string, string> = {};
+	for (const [k, v] of Object.entries(h ?? {})) out[k.toLowerCase()] = String(v);
+	return out;
+}
+
+/** Retry-After in ms: delta-seconds or an HTTP date. */
+function retryAfterMs(value: string | undefined): number | undefined {
+	if (!value) return undefined;
+	const seconds = Number(value);
+	if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+	const at = Date.parse(value);
+	return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+/** Exponential backoff with jitter: about 0.5 s, 1 s, 2 s, 4 s, 8 s (each 50–100 % of that). */
+function backoff(attempt: number): number {
+	const ceiling = Math.min(10_000, 500 * 2 ** (attempt - 1));
+	return Math.round(ceiling * (0.5 + Math.random() / 2));
+}
