@@ -56,6 +56,8 @@ export interface Reply {
 }
 
 const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+/** 5xx answers whose reason says a repeat cannot help (the reference's "Common Issues"). */
+const PERMANENT_REASONS = /file metadata could not be fetched/i;
 /** Failures that happen before a request reaches the server. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 const MAX_ATTEMPTS = 6;
@@ -135,7 +137,8 @@ export class Transport {
 
 			let retryIn: number | undefined;
 			const canRetry = attempt < MAX_ATTEMPTS && call.retry !== 'none';
-			if (reply && RETRY_STATUSES.has(reply.status) && !call.accept?.includes(reply.status)) {
+			const permanent = reply !== undefined && PERMANENT_REASONS.test(reasonFromBody(reply.body) ?? '');
+			if (reply && RETRY_STATUSES.has(reply.status) && !call.accept?.includes(reply.status) && !permanent) {
 				const safeToRepeat =
 					call.retry === 'safe' || reply.status === 429 || reply.status === 503;
 				if (reply.status === 429) {
