@@ -5,6 +5,7 @@
 // A fault is one of:
 //   { status: 429, retryAfter: 1 }   answer 429 (Retry-After in seconds, omitted when undefined)
 //   { status: 500|502|503|504 }      answer that status with a JSON detail
+//   { status: 202, json: {...} }     answer any status with this JSON body (a race the reference describes, say)
 //   { drop: 'before' }               close the connection before the request is handled
 //   { drop: 'after' }                handle the request (state changes!), then close without answering
 //   { delayMs: 5000 }                answer late (for request timeouts)

@@ -101,7 +101,8 @@ class Simulator {
 			const headers = { 'content-type': 'application/json' };
 			if (fault.status === 429 && fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
 			res.writeHead(fault.status, headers);
-			return res.end(JSON.stringify({ detail: fault.status === 429 ? 'Too Many Requests' : 'Internal Server Error' }));
+			const json = fault.json ?? { detail: fault.status === 429 ? 'Too Many Requests' : 'Internal Server Error' };
+			return res.end(JSON.stringify(json));
 		}
 		const delay = (fault?.delayMs ?? 0) + (server === 'api' ? this.latencyMs : 0);
 		if (delay) await new Promise((r) => setTimeout(r, delay));

@@ -55,7 +55,7 @@ export interface BulkCounts {
 	done: number;
 	failed: number;
 	pending: number;
-	skipped: number;
+	skippedCount: number;
 }
 
 export function bulkCounts(answer: IDataObject, expectedCount?: number): BulkCounts {
@@ -67,7 +67,7 @@ export function bulkCounts(answer: IDataObject, expectedCount?: number): BulkCou
 		done: count('done'),
 		failed: count('failed'),
 		pending: results.length - count('done') - count('failed'),
-		skipped: skipped.length,
+		skippedCount: skipped.length,
 	};
 }
 
