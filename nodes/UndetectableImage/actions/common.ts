@@ -255,7 +255,7 @@ export async function fetchAssetFile(
 }
 
 function noAsset(fn: IExecuteFunctions, kind: AssetKind, id: string, why: string, itemIndex?: number) {
-	return documentError(
+	const error = documentError(
 		fn,
 		`Document ${id} has no ${kind}: ${why}`,
 		kind === 'heatmap'
@@ -264,6 +264,8 @@ function noAsset(fn: IExecuteFunctions, kind: AssetKind, id: string, why: string
 		id,
 		itemIndex,
 	);
+	error.context.noAsset = true;
+	return error;
 }
 
 /** Reads the `options` collection of an item as a plain object. */

@@ -1,4 +1,5 @@
 import type { IDataObject, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
 
 import { simplifyImage } from '../../api/output';
 import { checkDocumentId, checkHttpUrl, checkImage, checkModel, InputProblem, normaliseFileName } from '../../helpers/files';
@@ -259,12 +260,20 @@ export async function execute(run: RunContext, itemIndex: number): Promise<INode
 	if (answer.status === 'failed') throw failedDetection(fn, answer, itemIndex);
 
 	const json = options.simplify === false ? answer : simplifyImage(answer, fileName);
-	const out: INodeExecutionData = { json };
+	// The checked image rides along, so a storage node after this one can file it by its verdict.
+	const out: INodeExecutionData = { json, binary: { ...fn.getInputData()[itemIndex].binary } };
 	if (downloadHeatmap) {
-		const file = await fetchAssetFile(run, 'heatmap', id, settings, answer);
-		const property = String(options.heatmapBinaryPropertyName || 'heatmap');
-		out.binary = { [property]: await fn.helpers.prepareBinaryData(file.bytes, file.fileName, file.mimeType) };
+		try {
+			const file = await fetchAssetFile(run, 'heatmap', id, settings, answer);
+			const property = String(options.heatmapBinaryPropertyName || 'heatmap');
+			out.binary![property] = await fn.helpers.prepareBinaryData(file.bytes, file.fileName, file.mimeType);
+		} catch (error) {
+			// The heatmap is optional: an image without one keeps its verdict, and says why it has no file.
+			if (!(error instanceof NodeOperationError) || !error.context.noAsset) throw error;
+			json.heatmapError = error.message;
+		}
 	}
+	if (!Object.keys(out.binary!).length) delete out.binary;
 	return [out];
 }
 
