@@ -263,14 +263,15 @@ export async function execute(run: RunContext, itemIndex: number): Promise<INode
 	// The checked image rides along, so a storage node after this one can file it by its verdict.
 	const out: INodeExecutionData = { json, binary: { ...fn.getInputData()[itemIndex].binary } };
 	if (downloadHeatmap) {
-		try {
-			const file = await fetchAssetFile(run, 'heatmap', id, settings, answer);
+		const file = await fetchAssetFile(run, 'heatmap', id, settings, answer).catch((error: Error) => error);
+		if (file instanceof NodeOperationError && file.context.noAsset) {
+			// The heatmap is optional: an image without one keeps its verdict, and says why it has no file.
+			json.heatmapError = file.message;
+		} else if (file instanceof Error) {
+			throw file;
+		} else {
 			const property = String(options.heatmapBinaryPropertyName || 'heatmap');
 			out.binary![property] = await fn.helpers.prepareBinaryData(file.bytes, file.fileName, file.mimeType);
-		} catch (error) {
-			// The heatmap is optional: an image without one keeps its verdict, and says why it has no file.
-			if (!(error instanceof NodeOperationError) || !error.context.noAsset) throw error;
-			json.heatmapError = error.message;
 		}
 	}
 	if (!Object.keys(out.binary!).length) delete out.binary;
