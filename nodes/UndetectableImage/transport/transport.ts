@@ -60,6 +60,16 @@ const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
 const PERMANENT_REASONS = /file metadata could not be fetched/i;
 /** Failures that happen before a request reaches the server. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const NETWORK_WORDS: Record<string, string> = {
+	ECONNREFUSED: 'connection refused',
+	ECONNRESET: 'connection dropped',
+	EPIPE: 'connection dropped',
+	ENOTFOUND: 'host not found',
+	EAI_AGAIN: 'host name lookup failed',
+	EHOSTUNREACH: 'host unreachable',
+	ENETUNREACH: 'network unreachable',
+	ERR_CANCELED: 'cancelled',
+};
 const MAX_ATTEMPTS = 6;
 /** The longest all retries of one call may wait in total. */
 const RETRY_BUDGET_MS = 120_000;
@@ -67,32 +77,44 @@ const MAX_RETRY_AFTER_MS = 120_000;
 const DEFAULT_TIMEOUT_MS = 30_000;
 
 /**
- * A rate-limit gate shared by every request of one node run: a 429 pauses them all until the time the API asked
- * for, and spaces requests out for a while after it.
+ * A rate-limit gate shared by every request of one node run. A 429 pauses them all until the time the API asked
+ * for, and halves how many may be under way at once; each success lets one more through again (additive increase,
+ * multiplicative decrease), until the limit is gone.
  */
 export class RateGate {
 	private openAt = 0;
-	private spacingUntil = 0;
-	private nextSlot = 0;
+	private limit = Infinity;
+	private inFlight = 0;
+	private readonly waiters: Array<() => void> = [];
 
-	async pass(): Promise<void> {
+	async acquire(): Promise<void> {
 		for (;;) {
-			const now = Date.now();
-			let at = Math.max(this.openAt, now);
-			if (now < this.spacingUntil) at = Math.max(at, this.nextSlot);
-			if (at <= now) {
-				this.nextSlot = now + 100;
+			const pause = this.openAt - Date.now();
+			if (pause > 0) {
+				await sleep(pause);
+				continue;
+			}
+			if (this.inFlight < this.limit) {
+				this.inFlight++;
 				return;
 			}
-			this.nextSlot = at + 100;
-			await sleep(at - now);
+			await new Promise<void>((resolve) => this.waiters.push(resolve));
 		}
 	}
 
-	pause(ms: number): void {
-		const now = Date.now();
-		this.openAt = Math.max(this.openAt, now + ms);
-		this.spacingUntil = Math.max(this.spacingUntil, now + ms + 10_000);
+	release(limited: boolean): void {
+		this.inFlight--;
+		if (!limited && this.limit !== Infinity) {
+			this.limit += 1 / this.limit;
+			if (this.limit >= 32) this.limit = Infinity;
+		}
+		this.waiters.shift()?.();
+	}
+
+	/** A 429: pause everything for `ms`, and let fewer requests run at once. */
+	slowDown(ms: number): void {
+		this.openAt = Math.max(this.openAt, Date.now() + ms);
+		this.limit = Math.max(1, Math.floor(Math.min(this.limit, this.inFlight + 1) / 2));
 	}
 }
 
@@ -126,13 +148,15 @@ export class Transport {
 		let waited = 0;
 		let maybeProcessedBefore = false;
 		for (let attempt = 1; ; attempt++) {
-			await this.gate.pass();
+			await this.gate.acquire();
 			let reply: Reply | undefined;
 			let failure: { code: string; sent: boolean } | undefined;
 			try {
 				reply = await this.sendOnce(call, attempt, maybeProcessedBefore);
 			} catch (error) {
 				failure = this.networkFailure(error);
+			} finally {
+				this.gate.release(reply?.status === 429);
 			}
 
 			let retryIn: number | undefined;
@@ -147,7 +171,7 @@ export class Transport {
 					if (pause > MAX_RETRY_AFTER_MS) {
 						throw this.error(call, reply, `The API asked to wait ${Math.round(pause / 1000)} s before the next request, longer than the node waits.`);
 					}
-					this.gate.pause(pause);
+					this.gate.slowDown(pause);
 					if (canRetry) retryIn = 0; // the gate holds this and every other request of the run
 				} else if (canRetry && safeToRepeat) {
 					retryIn = backoff(attempt);
@@ -240,14 +264,19 @@ export class Transport {
 	}
 
 	private networkFailure(error: unknown): { code: string; sent: boolean } {
-		const e = error as { code?: string; cause?: { code?: string }; name?: string; message?: string };
-		const code = e?.code ?? e?.cause?.code ?? (e?.name === 'AbortError' || e?.name === 'CanceledError' ? 'ERR_CANCELED' : 'ECONNRESET');
+		// httpRequest throws the network error as it is; httpRequestWithAuthentication wraps it in a NodeApiError
+		// that keeps the code in `httpCode`.
+		const e = error as { code?: unknown; httpCode?: unknown; cause?: { code?: unknown; name?: string }; name?: string };
+		const asCode = (v: unknown) => (typeof v === 'string' && /^E[A-Z_]+$/.test(v) ? v : undefined);
+		const named = [e?.name, e?.cause?.name].some((n) => n === 'AbortError' || n === 'CanceledError') ? 'ERR_CANCELED' : undefined;
+		const code = asCode(e?.code) ?? asCode(e?.cause?.code) ?? asCode(e?.httpCode) ?? named ?? 'ECONNRESET';
 		return { code, sent: !NOT_SENT_CODES.has(code) };
 	}
 
 	private networkError(call: Call, code: string, extra?: string, ambiguous = false) {
 		const where = call.path !== undefined ? 'the Undetectable AI API' : hostOf(call.url);
-		const reason = code === 'ECONNABORTED' || code === 'ETIMEDOUT' ? `no answer from ${where} in time` : `the connection to ${where} failed (${code})`;
+		// In words, not codes: n8n replaces any message that holds a code like ECONNRESET with a generic text.
+		const reason = code === 'ECONNABORTED' || code === 'ETIMEDOUT' ? `no answer from ${where} in time` : `the connection to ${where} failed (${NETWORK_WORDS[code] ?? 'network error'})`;
 		const hint = ambiguous
 			? 'The request may have reached the service before the connection dropped, so the node did not send it again (that could bill the same images twice). Check the credits with Check Credits and your recent results before running it again.'
 			: call.path !== undefined
