@@ -56,7 +56,9 @@ class SourceNode {
 		for (const [i, item] of items.entries()) {
 			const binary = {};
 			for (const [prop, file] of Object.entries(item.binary ?? {})) {
-				binary[prop] = await this.helpers.prepareBinaryData(file.bytes, file.fileName, file.mimeType);
+				// `bytes` may be a function, so large inputs are made one at a time and not held by the test.
+				const bytes = typeof file.bytes === 'function' ? file.bytes() : file.bytes;
+				binary[prop] = await this.helpers.prepareBinaryData(bytes, file.fileName, file.mimeType);
 			}
 			out.push({ json: item.json ?? {}, ...(item.binary ? { binary } : {}), pairedItem: { item: i } });
 		}

@@ -45,9 +45,9 @@ class Simulator {
 		this.queryTimes = new Map(); // document id -> times (ms) /query answered for it
 	}
 
-	async start() {
-		this.api = await listen((req, res) => this.handle('api', req, res));
-		this.storage = await listen((req, res) => this.handle('storage', req, res));
+	async start({ apiPort = 0, storagePort = 0 } = {}) {
+		this.api = await listen((req, res) => this.handle('api', req, res), apiPort);
+		this.storage = await listen((req, res) => this.handle('storage', req, res), storagePort);
 		this.apiUrl = `http://127.0.0.1:${this.api.address().port}`;
 		this.storageUrl = `http://127.0.0.1:${this.storage.address().port}`;
 		return this;
@@ -472,11 +472,14 @@ function s3Error(status, code, message) {
 	return { status, xml: `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>` };
 }
 
-function listen(handler) {
+function listen(handler, port) {
 	const server = http.createServer((req, res) => {
 		handler(req, res).catch(() => req.socket.destroy());
 	});
-	return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+	return new Promise((resolve, reject) => {
+		server.once('error', reject);
+		server.listen(port, '127.0.0.1', () => resolve(server));
+	});
 }
 
 async function startSimulator(opts) {

@@ -27,6 +27,8 @@ export interface WaitOutcome {
 interface Entry extends Watch {
 	nextAt: number;
 	interval: number;
+	/** When a query last found it unfinished. */
+	lastMissAt?: number;
 	inFlight: boolean;
 	resolve: (o: WaitOutcome) => void;
 	reject: (e: unknown) => void;
@@ -34,7 +36,11 @@ interface Entry extends Watch {
 
 /** First query after this long when nothing has been learned yet in this run (ms). */
 const FIRST_DELAY: Record<string, number> = { result: 1000, heatmap: 700, analysis: 1500, bulk: 1500 };
-const FIRST_INTERVAL = 250;
+const FIRST_INTERVAL = 200;
+/** Asking first slightly after the learned time: a miss costs a whole interval, a late hit only this. */
+const MARGIN = 50;
+/** A first query that already found it done says only "sooner than this": aim a little earlier next time. */
+const PROBE = 100;
 const MAX_INTERVAL = 5000;
 const GROWTH = 1.3;
 const MAX_QUERIES_IN_FLIGHT = 8;
@@ -44,6 +50,10 @@ const MAX_QUERIES_IN_FLIGHT = 8;
  * first when the work usually finishes (learned from the documents of this run that finished already), then
  * at a short interval that grows, so a fast result is seen quickly and a slow one costs few queries.
  * Several watches on one id share one query.
+ *
+ * Learning: a document seen unfinished at t1 and finished at t2 finished around (t1 + t2) / 2; one finished at
+ * its first query finished some time before it, so the estimate is pulled a little earlier. The first query of
+ * the next document goes out at the median estimate plus a small margin.
  */
 export class Poller {
 	private readonly entries = new Set<Entry>();
@@ -77,8 +87,7 @@ export class Poller {
 		const seen = this.learned.get(phase);
 		if (!seen?.length) return FIRST_DELAY[phase] ?? 1000;
 		const sorted = [...seen].sort((a, b) => a - b);
-		// A little before the usual time: asking just too late costs a whole interval of waiting.
-		return Math.max(100, sorted[Math.floor(sorted.length / 2)] * 0.9);
+		return Math.max(50, sorted[Math.floor(sorted.length / 2)] + MARGIN);
 	}
 
 	private learn(phase: string, ms: number): void {
@@ -141,12 +150,16 @@ export class Poller {
 				e.inFlight = false;
 				if (e.isFinished(answer)) {
 					this.entries.delete(e);
-					if (!e.immediate) this.learn(e.phase, now - e.since);
+					if (!e.immediate) {
+						const finishedAround = e.lastMissAt !== undefined ? (e.lastMissAt + now) / 2 : now - PROBE;
+						this.learn(e.phase, Math.max(0, finishedAround - e.since));
+					}
 					e.resolve({ answer, timedOut: false });
 				} else if (now >= e.deadline) {
 					this.entries.delete(e);
 					e.resolve({ answer, timedOut: true });
 				} else {
+					e.lastMissAt = now;
 					e.nextAt = Math.min(e.deadline, now + e.interval);
 					e.interval = Math.min(MAX_INTERVAL, e.interval * GROWTH);
 				}

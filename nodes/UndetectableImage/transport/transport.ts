@@ -70,7 +70,10 @@ const NETWORK_WORDS: Record<string, string> = {
 	ENETUNREACH: 'network unreachable',
 	ERR_CANCELED: 'cancelled',
 };
-const MAX_ATTEMPTS = 6;
+/** Failures (5xx, dropped connections, timeouts) one call may meet before the node gives up. */
+const MAX_FAILURES = 6;
+/** 429s one call may meet: the API asked to slow down, which the gate does, so these get more patience. */
+const MAX_THROTTLES = 10;
 /** The longest all retries of one call may wait in total. */
 const RETRY_BUDGET_MS = 120_000;
 const MAX_RETRY_AFTER_MS = 120_000;
@@ -146,6 +149,8 @@ export class Transport {
 	async send(call: Call): Promise<Reply> {
 		const started = Date.now();
 		let waited = 0;
+		let failures = 0;
+		let throttles = 0;
 		let maybeProcessedBefore = false;
 		for (let attempt = 1; ; attempt++) {
 			await this.gate.acquire();
@@ -160,7 +165,9 @@ export class Transport {
 			}
 
 			let retryIn: number | undefined;
-			const canRetry = attempt < MAX_ATTEMPTS && call.retry !== 'none';
+			if (reply?.status === 429) throttles++;
+			else if (failure || (reply && reply.status >= 500)) failures++;
+			const canRetry = failures < MAX_FAILURES && throttles < MAX_THROTTLES && call.retry !== 'none';
 			const permanent = reply !== undefined && PERMANENT_REASONS.test(reasonFromBody(reply.body) ?? '');
 			if (reply && RETRY_STATUSES.has(reply.status) && !call.accept?.includes(reply.status) && !permanent) {
 				const safeToRepeat =

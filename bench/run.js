@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+'use strict';
+// The benchmark (npm run bench): the node through n8n's engine against the simulator with realistic timing
+// (a result 1.5 s after submission, the heatmap 1 s later), measured side by side in one run.
+// The simulator runs in its own process, so its memory and CPU do not count against the node's.
+const { spawn } = require('child_process');
+const path = require('path');
+const { getEngine } = require('../test/harness/engine');
+const { image } = require('../test/harness/fixtures');
+
+const TIMING = { startMs: 200, resultMs: 1500, heatmapMs: 1000, analysisMs: 2000, perImageMs: 30 };
+const N = 50;
+const RESULT_S = TIMING.resultMs / 1000;
+
+function startSim(options = {}) {
+	return new Promise((resolve, reject) => {
+		const child = spawn(process.execPath, [path.join(__dirname, '..', 'test', 'simulator', 'serve.js'), JSON.stringify({ timing: TIMING, keys: { 'bench-key-0001': 100000 }, ...options })], {
+			stdio: ['ignore', 'pipe', 'inherit'],
+		});
+		child.once('error', reject);
+		child.stdout.once('data', (line) => {
+			const urls = JSON.parse(String(line));
+			resolve({
+				...urls,
+				key: 'bench-key-0001',
+				stats: async () => (await fetch(`${urls.adminUrl}/stats`)).json(),
+				stop: () => new Promise((r) => (child.once('exit', r), child.kill('SIGTERM'))),
+			});
+		});
+	});
+}
+
+const items = (n, size = 1500, seed = 0) =>
+	Array.from({ length: n }, (_, k) => ({
+		json: {},
+		binary: { data: { bytes: () => image.jpeg(size, seed + k), fileName: `img-${k}.jpg`, mimeType: 'image/jpeg' } },
+	}));
+
+async function runNode(sim, parameters, input) {
+	const engine = await getEngine();
+	const started = Date.now();
+	const r = await engine.run({ parameters, items: input, credentials: { apiKey: sim.key, baseUrl: sim.apiUrl, storageBaseUrl: sim.storageUrl } });
+	const seconds = (Date.now() - started) / 1000;
+	if (r.error) throw new Error(`node failed: ${r.error.message}`);
+	return { seconds, items: r.items };
+}
+
+/** /query calls per image, and how long after its result was ready the node saw it (first /query after done). */
+function pollingFigures(stats) {
+	const singles = stats.docs.filter((d) => !d.parent);
+	const queries = singles.reduce((n, d) => n + d.queries.length, 0) / singles.length;
+	const lags = singles.map((d) => d.queries.find((t) => t >= d.doneAt) - d.doneAt).sort((a, b) => a - b);
+	return { queriesPerImage: queries, medianLagMs: lags[Math.floor(lags.length / 2)] };
+}
+
+/** What a naive node or a do-it-yourself HTTP loop does: one image after another, polling every 2 s. */
+async function sequentialClient(sim, n) {
+	const started = Date.now();
+	for (let k = 0; k < n; k++) {
+		const name = `seq-${k}.jpg`;
+		const pre = await (await fetch(`${sim.apiUrl}/get-presigned-url?file_name=${name}`, { headers: { apikey: sim.key } })).json();
+		await fetch(pre.presigned_url, { method: 'PUT', body: image.jpeg(1500, 5000 + k), headers: { 'Content-Type': 'image/jpeg', 'x-amz-acl': 'private' } });
+		const post = (p, body) => fetch(`${sim.apiUrl}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
+		const { id } = await post('/detect', { key: sim.key, url: `${sim.storageUrl}/${pre.file_path}` });
+		for (;;) {
+			await new Promise((r) => setTimeout(r, 2000));
+			const q = await post('/query', { id });
+			if (q.status === 'done' || q.status === 'failed') break;
+		}
+	}
+	return (Date.now() - started) / 1000;
+}
+
+async function memoryOfBulk() {
+	const sim = await startSim();
+	const size = 2_000_000;
+	const input = items(N, size, 9000);
+	global.gc?.();
+	const base = process.memoryUsage();
+	const baseline = base.heapUsed + base.external;
+	let peak = baseline;
+	const sampler = setInterval(() => {
+		const m = process.memoryUsage();
+		peak = Math.max(peak, m.heapUsed + m.external);
+	}, 5);
+	const run = await runNode(sim, { resource: 'image', operation: 'bulkDetect', bulkSource: 'items' }, input);
+	clearInterval(sampler);
+	await sim.stop();
+	return { payloadMB: (N * size) / 1e6, growthMB: (peak - baseline) / 1e6, seconds: run.seconds };
+}
+
+const fmt = (x, d = 2) => x.toFixed(d);
+
+async function main() {
+	console.log(`Benchmark: ${N} images, simulator timing ${JSON.stringify(TIMING)}, Node ${process.version}\n`);
+	await getEngine();
+
+	const results = {};
+	for (const concurrency of [5, 10]) {
+		const sim = await startSim();
+		const run = await runNode(sim, { resource: 'image', operation: 'detect', options: { concurrency } }, items(N, 1500, concurrency * 1000));
+		results[concurrency] = { ...run, ...pollingFigures(await sim.stats()), requests: (await sim.stats()).total };
+		await sim.stop();
+	}
+
+	const bulkSim = await startSim();
+	const bulk = await runNode(bulkSim, { resource: 'image', operation: 'bulkDetect', bulkSource: 'items' }, items(N, 1500, 7000));
+	const bulkStats = await bulkSim.stats();
+	await bulkSim.stop();
+
+	const seqSim = await startSim();
+	const sequential = await sequentialClient(seqSim, N);
+	await seqSim.stop();
+
+	const memory = await memoryOfBulk();
+
+	const floor = (c) => Math.ceil(N / c) * RESULT_S;
+	const rows = [
+		['this node, concurrency 5 (default)', results[5].seconds],
+		['this node, concurrency 10', results[10].seconds],
+		['sequential client, polls every 2 s', sequential],
+		['floor at concurrency 5: ceil(50/5) x 1.5 s', floor(5)],
+		['floor at concurrency 10: ceil(50/10) x 1.5 s', floor(10)],
+		['bulk from items (one request for 50)', bulk.seconds],
+	];
+	console.log('Wall time for 50 images');
+	for (const [name, s] of rows) console.log(`  ${name.padEnd(46)} ${fmt(s, 1).padStart(6)} s`);
+
+	const checks = [
+		['default concurrency vs floor', results[5].seconds / floor(5), '<= 1.25', (x) => x <= 1.25],
+		['concurrency 10: sequential / node (speed-up)', sequential / results[10].seconds, '>= 8', (x) => x >= 8],
+		['/query calls per image (concurrency 5)', results[5].queriesPerImage, '<= 4', (x) => x <= 4],
+		['/query calls per image (concurrency 10)', results[10].queriesPerImage, '<= 4', (x) => x <= 4],
+		['median ms from result ready to node seeing it (c 5)', results[5].medianLagMs, '<= 300', (x) => x <= 300],
+		['median ms from result ready to node seeing it (c 10)', results[10].medianLagMs, '<= 300', (x) => x <= 300],
+		['bulk: peak memory growth / payload (50 x 2 MB)', memory.growthMB / memory.payloadMB, '<= 2', (x) => x <= 2],
+	];
+	console.log('\nRatios and targets');
+	for (const [name, value, target, ok] of checks) {
+		console.log(`  ${name.padEnd(54)} ${fmt(value).padStart(8)}   target ${target.padEnd(7)} ${ok(value) ? 'met' : 'MISSED'}`);
+	}
+	console.log('\nBulk from items against 50 single detections');
+	console.log(`  requests: bulk ${bulkStats.total}, singles ${results[5].requests} (${fmt(results[5].requests / bulkStats.total, 1)}x fewer)`);
+	console.log(`  wall time: bulk ${fmt(bulk.seconds, 1)} s, singles at concurrency 5 ${fmt(results[5].seconds, 1)} s`);
+	console.log(`\nMemory: bulk of ${memory.payloadMB} MB grew the heap+external peak by ${fmt(memory.growthMB, 1)} MB (${fmt(memory.seconds, 1)} s)`);
+	process.exit(checks.every(([, v, , ok]) => ok(v)) ? 0 : 1);
+}
+
+main().catch((e) => {
+	console.error(e);
+	process.exit(2);
+});
