@@ -14,7 +14,7 @@ const RESULT_S = TIMING.resultMs / 1000;
 
 function startSim(options = {}) {
 	return new Promise((resolve, reject) => {
-		const child = spawn(process.execPath, [path.join(__dirname, '..', 'test', 'simulator', 'serve.js'), JSON.stringify({ timing: TIMING, keys: { 'bench-key-0001': 100000 }, ...options })], {
+		const child = spawn(process.execPath, [path.join(__dirname, '..', 'test', 'simulator', 'serve.js'), JSON.stringify({ timing: TIMING, ...options })], {
 			stdio: ['ignore', 'pipe', 'inherit'],
 		});
 		child.once('error', reject);
@@ -22,7 +22,6 @@ function startSim(options = {}) {
 			const urls = JSON.parse(String(line));
 			resolve({
 				...urls,
-				key: 'bench-key-0001',
 				stats: async () => (await fetch(`${urls.adminUrl}/stats`)).json(),
 				stop: () => new Promise((r) => (child.once('exit', r), child.kill('SIGTERM'))),
 			});

@@ -52,7 +52,8 @@ function stats(sim) {
 		const route = `${r.server} ${r.method} ${r.path.replace(/\/uploads\/.*/, '/uploads/...').replace(/\/[0-9a-f-]{36}.*$/, '/{id}')}`;
 		requests[route] = (requests[route] ?? 0) + 1;
 	}
-	return { docs, bulk, requests, total: sim.requests.length, credits: sim.credits() };
+	const credits = Object.fromEntries([...sim.accounts].map(([key, account]) => [key, account.credits]));
+	return { docs, bulk, requests, total: sim.requests.length, credits };
 }
 
 main().catch((e) => {

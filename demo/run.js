@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+'use strict';
+// npm run demo: the example workflows in a real n8n, against the built-in API simulator (no key, no network),
+// or against the real API when UNDETECTABLE_API_KEY is set. Prints what a user wants to see.
+const fs = require('fs');
+const path = require('path');
+const n8n = require('./n8n');
+const { encodePng } = require('../test/simulator/png');
+
+const OUT = path.join(n8n.ROOT, 'demo', 'out');
+const WORKFLOWS = {
+	notify: 'udDetectNotify01',
+	report: 'udBulkCsvReport1',
+	heatmaps: 'udHeatmapsDisk01',
+	credits: 'udCheckCredits01',
+};
+
+/** Six real PNG pictures (noise over a colour wash), each its own image with its own score. */
+function writeImages(dir) {
+	fs.mkdirSync(dir, { recursive: true });
+	const names = ['beach', 'city-night', 'portrait', 'forest', 'product-shot', 'street-art'];
+	names.forEach((name, n) => {
+		let seed = 1234 + n * 7919;
+		const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+		const png = encodePng(128, (x, y) => [(x * 2 + n * 40) & 255, (y * 2 + n * 20) & 255, Math.floor(rand() * 256), 255]);
+		fs.writeFileSync(path.join(dir, `${name}.png`), png);
+	});
+	return names.map((s) => `${s}.png`);
+}
+
+async function main() {
+	const realKey = process.env.UNDETECTABLE_API_KEY;
+	n8n.ensureN8n();
+	fs.rmSync(OUT, { recursive: true, force: true });
+	const userFolder = path.join(n8n.ROOT, '.cache', 'demo-n8n');
+	fs.rmSync(userFolder, { recursive: true, force: true });
+	const instance = await n8n.createInstance({ folder: userFolder, filesDir: OUT });
+	const images = writeImages(path.join(OUT, 'undetectable', 'images'));
+
+	let sim;
+	let credential;
+	if (realKey) {
+		credential = { apiKey: realKey, baseUrl: 'https://ai-image-detect.undetectable.ai', storageBaseUrl: 'https://ai-image-detector-prod.nyc3.digitaloceanspaces.com' };
+		console.log('Running against the real Undetectable.AI API (UNDETECTABLE_API_KEY is set).');
+	} else {
+		sim = await n8n.startSimulator({ timing: { startMs: 200, resultMs: 1500, heatmapMs: 1000, analysisMs: 2000, perImageMs: 50 } });
+		credential = { apiKey: sim.key, baseUrl: sim.apiUrl, storageBaseUrl: sim.storageUrl };
+		console.log(`Running against the built-in API simulator at ${sim.apiUrl} (no key, no network).`);
+	}
+	console.log(`n8n ${n8n.N8N_VERSION}, this package installed as a community node; ${images.length} images in ${path.relative(n8n.ROOT, path.join(OUT, 'undetectable', 'images'))}/\n`);
+
+	try {
+		const workflows = [
+			...n8n.exampleWorkflows(OUT),
+			{ file: 'check-credits.json', workflow: JSON.parse(fs.readFileSync(path.join(__dirname, 'check-credits.json'), 'utf8')) },
+		];
+		n8n.importAll(instance, credential, workflows);
+
+		const runs = {};
+		for (const [name, id] of Object.entries(WORKFLOWS)) {
+			const started = Date.now();
+			runs[name] = n8n.execute(instance, id);
+			fs.writeFileSync(path.join(OUT, `${name}-run.json`), JSON.stringify(runs[name], null, 2));
+			runs[name].seconds = (Date.now() - started) / 1000;
+		}
+
+		const alerts = n8n.nodeOutput(runs.notify, 'Alert message');
+		const real = n8n.nodeOutput(runs.notify, 'Looks real');
+		const detections = n8n.nodeOutput(runs.notify, 'Detect AI image');
+		console.log(`1. examples/detect-and-notify.json: Detect each image, then IF AI-generated -> a message  (${runs.notify.seconds.toFixed(1)} s)`);
+		for (const d of detections) console.log(`   ${d.fileName.padEnd(18)} ${String(d.verdict).padEnd(16)} score ${String(d.score).padStart(6)}`);
+		for (const m of [...alerts, ...real]) console.log(`   message: ${m.message}`);
+
+		const report = path.join(OUT, 'undetectable', 'report.csv');
+		const rows = fs.readFileSync(report, 'utf8').trim().split('\n');
+		console.log(`\n2. examples/bulk-csv-report.json: Bulk Detect from items (one request) -> CSV  (${runs.report.seconds.toFixed(1)} s)`);
+		console.log(`   ${path.relative(n8n.ROOT, report)}: ${rows.length - 1} rows`);
+		for (const row of rows.slice(0, 3)) console.log(`   | ${row}`);
+
+		const heatmapDir = path.join(OUT, 'undetectable', 'heatmaps');
+		console.log(`\n3. examples/heatmaps-to-disk.json: Detect with the heatmap attached -> files  (${runs.heatmaps.seconds.toFixed(1)} s)`);
+		for (const f of fs.readdirSync(heatmapDir).sort()) {
+			console.log(`   ${path.relative(n8n.ROOT, path.join(heatmapDir, f))}  (${fs.statSync(path.join(heatmapDir, f)).size} bytes)`);
+		}
+
+		const credits = n8n.nodeOutput(runs.credits, 'Check credits')[0];
+		console.log(`\nCredits left: ${credits.credits}`);
+		console.log(`\nThe full JSON of each run: ${path.relative(n8n.ROOT, OUT)}/*-run.json`);
+	} finally {
+		sim?.stop();
+	}
+}
+
+main().catch((e) => {
+	console.error(e.message);
+	if (e.output) console.error(e.output.split('\n').slice(-40).join('\n'));
+	process.exit(1);
+});
