@@ -69,6 +69,8 @@ async function createInstance({ folder, filesDir } = {}) {
 		N8N_RESTRICT_FILE_ACCESS_TO: files,
 		N8N_LOG_LEVEL: 'info',
 		N8N_SECURE_COOKIE: 'false',
+		// Under NODE_ENV=test (jest sets it) the n8n CLI prints nothing, the run's JSON included.
+		NODE_ENV: 'production',
 	};
 	return { userFolder, files, env, cli: (args) => runCli(args, env) };
 }

@@ -77,9 +77,9 @@ async function main() {
 		console.log(`   ${path.relative(n8n.ROOT, report)}: ${rows.length - 1} rows`);
 		for (const row of rows.slice(0, 3)) console.log(`   | ${row}`);
 
-		const heatmapDir = path.join(OUT, 'undetectable', 'heatmaps');
+		const heatmapDir = path.join(OUT, 'undetectable');
 		console.log(`\n3. examples/heatmaps-to-disk.json: Detect with the heatmap attached -> files  (${runs.heatmaps.seconds.toFixed(1)} s)`);
-		for (const f of fs.readdirSync(heatmapDir).sort()) {
+		for (const f of fs.readdirSync(heatmapDir).filter((f) => f.endsWith('-heatmap.png')).sort()) {
 			console.log(`   ${path.relative(n8n.ROOT, path.join(heatmapDir, f))}  (${fs.statSync(path.join(heatmapDir, f)).size} bytes)`);
 		}
 
