@@ -5,7 +5,7 @@
 const fs = require('fs');
 const path = require('path');
 const n8n = require('./n8n');
-const { encodePng } = require('../test/simulator/png');
+const { writeImages } = require('./images');
 
 const OUT = path.join(n8n.ROOT, 'demo', 'out');
 const WORKFLOWS = {
@@ -14,19 +14,6 @@ const WORKFLOWS = {
 	heatmaps: 'udHeatmapsDisk01',
 	credits: 'udCheckCredits01',
 };
-
-/** Six real PNG pictures (noise over a colour wash), each its own image with its own score. */
-function writeImages(dir) {
-	fs.mkdirSync(dir, { recursive: true });
-	const names = ['beach', 'city-night', 'portrait', 'forest', 'product-shot', 'street-art'];
-	names.forEach((name, n) => {
-		let seed = 1234 + n * 7919;
-		const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-		const png = encodePng(128, (x, y) => [(x * 2 + n * 40) & 255, (y * 2 + n * 20) & 255, Math.floor(rand() * 256), 255]);
-		fs.writeFileSync(path.join(dir, `${name}.png`), png);
-	});
-	return names.map((s) => `${s}.png`);
-}
 
 async function main() {
 	const realKey = process.env.UNDETECTABLE_API_KEY;
