@@ -168,3 +168,39 @@ describe('no key in what n8n shows', () => {
 		expect(r.serialised).not.toContain(DEFAULT_KEY);
 	}, 60_000);
 });
+
+describe("each error of the reference's table, as the user reads it", () => {
+	const cases = [
+		[403, 'User verification failed', /Check the API key in the 'Undetectable AI Image Detector API' credential/],
+		[403, 'Not enough credits', /Buy more credits/],
+		[400, 'Input URL cannot be empty', /Storage Base URL/],
+		[400, 'Input email is empty', /set the Email option/],
+		[400, 'Unsupported image type', /Use JPG, PNG, WebP/],
+		[400, 'File size is too small', /at least 1 KB/],
+		[400, 'File size exceeds limit of 8MB', /Compress or resize the image: the message states the limit/],
+		[400, 'Invalid file type', /do not match its extension/],
+		[500, 'File metadata could not be fetched', /could not be read by the service/],
+		[400, 'Document is not a bulk upload (image-zip) result', /single image, not a ZIP batch/],
+		[400, 'User not found', /request was invalid/],
+		[401, 'Unauthorized', /Authentication failed/],
+		[405, 'Method Not Allowed', /API Base URL/],
+		[406, 'Not Acceptable', /could not answer in JSON/],
+		[410, 'Gone', /removed/],
+	];
+	test.each(cases)('%i %s', async (status, detail, hint) => {
+		ctx.sim.faults.once('api', 'POST', '/detect', { status, json: { detail } });
+		const r = await ctx.run(detect(), [imageItem(image.jpeg(3000, 1600), 'a.jpg', 'image/jpeg')]);
+		expect(r.error.message).toBe(`Submitting the image for detection failed: ${detail} (HTTP ${status})`);
+		expect(r.error.description).toMatch(hint);
+	});
+
+	test('422 lists the fields the API rejected', async () => {
+		ctx.sim.faults.once('api', 'POST', '/detect', {
+			status: 422,
+			json: { detail: [{ type: 'bool_parsing', loc: ['body', 'generate_preview'], msg: 'Input should be a valid boolean' }, { type: 'missing', loc: ['body', 'url'], msg: 'Field required' }] },
+		});
+		const r = await ctx.run(detect(), [imageItem(image.jpeg(3000, 1601), 'a.jpg', 'image/jpeg')]);
+		expect(r.error.message).toBe('Submitting the image for detection failed: generate_preview: Input should be a valid boolean; url: Field required (HTTP 422)');
+		expect(r.error.description).toMatch(/rejected the request body/);
+	});
+});

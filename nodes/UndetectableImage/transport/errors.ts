@@ -18,7 +18,7 @@ const KNOWN_REASONS: Array<[RegExp, string]> = [
 	[/input email is empty/i, "Document type 'URL' needs an email address: set the Email option."],
 	[/unsupported image type/i, 'Use JPG, PNG, WebP, JFIF, HEIC, HEIF, AVIF, BMP, TIFF, GIF, SVG or PDF, with the matching file extension.'],
 	[/file size is too small/i, 'Each image must be at least 1 KB. Use a larger image, or check that the file was not truncated.'],
-	[/file size exceeds/i, 'Each image must be at most 10 MB. Compress or resize the image first.'],
+	[/file size exceeds/i, 'Compress or resize the image: the message states the limit of this deployment (10 MB by default).'],
 	[/invalid file type/i, "The file's bytes do not match its extension. Check the file is not corrupted and that its name has the right extension."],
 	[/file metadata could not be fetched/i, 'The uploaded file could not be read by the service. Run the node again; if it keeps failing, check the Storage Base URL in the credential.'],
 	[/must point to a zip/i, 'Bulk Detect needs a ZIP file. Check that the binary property holds a .zip file.'],
