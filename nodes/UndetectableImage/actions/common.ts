@@ -1,4 +1,4 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type { IBinaryData, IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import type { AssetKind, ImageDetectorApi } from '../api/client';
@@ -27,6 +27,38 @@ export interface Operation {
 }
 
 // ---- Parameters shared by several operations -------------------------------------------------------------------
+
+type Show = Record<string, string[]>;
+
+export const waitForResultParameter = (show: Show, description: string): INodeProperties => ({
+	displayName: 'Wait for Result',
+	name: 'waitForResult',
+	type: 'boolean',
+	default: true,
+	description,
+	displayOptions: { show },
+});
+
+export const optionsParameter = (show: Show, options: INodeProperties[]): INodeProperties => ({
+	displayName: 'Options',
+	name: 'options',
+	type: 'collection',
+	placeholder: 'Add Option',
+	default: {},
+	displayOptions: { show },
+	options,
+});
+
+export const documentIdParameter = (show: Show, description: string): INodeProperties => ({
+	displayName: 'Document ID',
+	name: 'documentId',
+	type: 'string',
+	default: '',
+	required: true,
+	placeholder: '77565038-9e3d-4e6a-8c80-e20785be5ee9',
+	description,
+	displayOptions: { show },
+});
 
 export const timeoutOption = (defaultSeconds: number, what: string): INodeProperties => ({
 	displayName: 'Timeout (Seconds)',
@@ -70,7 +102,7 @@ export const waitForAnalysisOption: INodeProperties = {
 	description: 'Whether to wait until the detailed analysis is ready (it is made after the score), so analysis is set',
 };
 
-export const outputModeParameter = (show: Record<string, string[]>): INodeProperties => ({
+export const outputModeParameter = (show: Show): INodeProperties => ({
 	displayName: 'Output',
 	name: 'outputMode',
 	type: 'options',
@@ -266,6 +298,28 @@ function noAsset(fn: IExecuteFunctions, kind: AssetKind, id: string, why: string
 	);
 	error.context.noAsset = true;
 	return error;
+}
+
+/**
+ * The file in an input item's binary property, or a problem that names the properties the item does have.
+ * `whenNone` says how to get a file there when the item has no binary data at all.
+ */
+export async function readBinary(
+	fn: IExecuteFunctions,
+	itemIndex: number,
+	property: string,
+	whenNone: string,
+): Promise<{ meta: IBinaryData; bytes: Buffer }> {
+	const binary = fn.getInputData()[itemIndex].binary;
+	if (!binary?.[property]) {
+		const present = Object.keys(binary ?? {});
+		throw new InputProblem(
+			`Item ${itemIndex} has no binary property "${property}"`,
+			present.length ? `Its binary properties are: ${present.join(', ')}. Set "Input Binary Field" to the right one.` : whenNone,
+		);
+	}
+	const meta = fn.helpers.assertBinaryData(itemIndex, property);
+	return { meta, bytes: await fn.helpers.getBinaryDataBuffer(itemIndex, property) };
 }
 
 /** Reads the `options` collection of an item as a plain object. */

@@ -137,15 +137,20 @@ export class ImageDetectorApi {
 		return (reply.body as IDataObject) ?? {};
 	}
 
+	/** A plain GET of a file from any host (storage, an image's website): never with a key. */
+	async download(url: string, purpose: string, itemIndex?: number): Promise<Reply> {
+		return this.transport.send({ purpose, method: 'GET', url, binary: true, retry: 'safe', timeoutMs: 60_000, itemIndex });
+	}
+
 	/**
 	 * Fetches a heatmap or preview. A URL on the configured API host is a secure URL: POST /<kind>/<id> with the
 	 * key. Any other URL is direct object storage: a plain GET, with no key.
 	 */
 	async asset(kind: AssetKind, id: string, url: string, itemIndex?: number): Promise<AssetReply> {
-		const secure = this.transport.isApiUrl(url);
-		const call: Call = secure
-			? {
-					purpose: `downloading the ${kind}`,
+		const purpose = `downloading the ${kind}`;
+		const reply = this.transport.isApiUrl(url)
+			? await this.transport.send({
+					purpose,
 					method: 'POST',
 					path: `/${kind}/${encodeURIComponent(id)}`,
 					json: {},
@@ -155,17 +160,8 @@ export class ImageDetectorApi {
 					retry: 'safe',
 					timeoutMs: 60_000,
 					itemIndex,
-				}
-			: {
-					purpose: `downloading the ${kind}`,
-					method: 'GET',
-					url,
-					binary: true,
-					retry: 'safe',
-					timeoutMs: 60_000,
-					itemIndex,
-				};
-		const reply = await this.transport.send(call);
+				})
+			: await this.download(url, purpose, itemIndex);
 		if (Buffer.isBuffer(reply.body)) {
 			return {
 				kind: 'file',

@@ -17,7 +17,19 @@ import {
 import { pool } from '../../helpers/pool';
 import { crc32, listZip, writeStoredZip, zipSize, type ZipEntryPlan } from '../../helpers/zip';
 import type { Operation, RunContext } from '../common';
-import { concurrencyOption, deadlineFor, documentError, itemError, optionsOf, outputModeParameter, simplifyOption, timeoutOption } from '../common';
+import {
+	concurrencyOption,
+	deadlineFor,
+	documentError,
+	itemError,
+	optionsOf,
+	optionsParameter,
+	outputModeParameter,
+	readBinary,
+	simplifyOption,
+	timeoutOption,
+	waitForResultParameter,
+} from '../common';
 
 const show = { resource: ['image'], operation: ['bulkDetect'] };
 const DEFAULT_TIMEOUT = 900;
@@ -49,23 +61,9 @@ export const description: INodeProperties[] = [
 		hint: 'The name of the binary property that holds the ZIP (or, from items, each image)',
 		displayOptions: { show },
 	},
-	{
-		displayName: 'Wait for Result',
-		name: 'waitForResult',
-		type: 'boolean',
-		default: true,
-		description: 'Whether to wait until every image is done. Off: the output is the batch ID, to fetch later with Get Result.',
-		displayOptions: { show },
-	},
+	waitForResultParameter(show, 'Whether to wait until every image is done. Off: the output is the batch ID, to fetch later with Get Result.'),
 	outputModeParameter(show),
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		displayOptions: { show },
-		options: [
+	optionsParameter(show, [
 			concurrencyOption,
 			{
 				displayName: 'Generate Analysis Details',
@@ -104,8 +102,7 @@ export const description: INodeProperties[] = [
 			},
 			simplifyOption,
 			timeoutOption(DEFAULT_TIMEOUT, 'the whole batch'),
-		],
-	},
+	]),
 ];
 
 function bulkBody(options: IDataObject): IDataObject {
@@ -197,18 +194,12 @@ async function waitForBatch(run: RunContext, id: string, w: BulkWait): Promise<I
 async function loadZip(run: RunContext, itemIndex: number): Promise<{ bytes: Buffer; fileName: string; imageCount: number }> {
 	const { fn } = run;
 	const property = String(fn.getNodeParameter('binaryPropertyName', itemIndex, 'data')).trim();
-	const item = fn.getInputData()[itemIndex];
-	if (!item.binary?.[property]) {
-		const present = Object.keys(item.binary ?? {});
-		throw new InputProblem(
-			`Item ${itemIndex} has no binary property "${property}"`,
-			present.length
-				? `Its binary properties are: ${present.join(', ')}. Set "Input Binary Field" to the one with the ZIP.`
-				: 'Put a node that reads the ZIP before this one, or use Bulk Source "Images From Items" to let the node build the ZIPs.',
-		);
-	}
-	const meta = fn.helpers.assertBinaryData(itemIndex, property);
-	const bytes = await fn.helpers.getBinaryDataBuffer(itemIndex, property);
+	const { meta, bytes } = await readBinary(
+		fn,
+		itemIndex,
+		property,
+		'Put a node that reads the ZIP before this one, or use Bulk Source "Images From Items" to let the node build the ZIPs.',
+	);
 	if (sniffExtension(bytes) !== 'zip') {
 		throw new InputProblem(
 			`The file "${meta.fileName ?? property}" is not a ZIP`,
@@ -318,15 +309,7 @@ async function executeAll(run: RunContext, itemIndexes: number[]): Promise<Map<n
 	const planned: PlannedImage[] = [];
 	for (const itemIndex of itemIndexes) {
 		try {
-			const item = fn.getInputData()[itemIndex];
-			if (!item.binary?.[property]) {
-				throw new InputProblem(
-					`Item ${itemIndex} has no binary property "${property}"`,
-					'Every input item needs its image in that binary property; set "Input Binary Field" to its name.',
-				);
-			}
-			const meta = fn.helpers.assertBinaryData(itemIndex, property);
-			const bytes = await fn.helpers.getBinaryDataBuffer(itemIndex, property);
+			const { meta, bytes } = await readBinary(fn, itemIndex, property, 'Every input item needs its image in a binary property; put a node that reads the images before this one.');
 			const name = normaliseFileName(meta.fileName, meta.mimeType, `image-${itemIndex}`);
 			checkImage(name, bytes, false);
 			planned.push({ itemIndex, name, size: bytes.length, crc: crc32(bytes) });

@@ -10,11 +10,14 @@ import {
 	fetchAssetFile,
 	failedDetection,
 	optionsOf,
+	optionsParameter,
+	readBinary,
 	simplifyOption,
 	timeoutOption,
 	waitForAnalysisOption,
 	waitForDocument,
 	waitForHeatmapOption,
+	waitForResultParameter,
 } from '../common';
 
 const show = { resource: ['image'], operation: ['detect'] };
@@ -51,23 +54,11 @@ export const description: INodeProperties[] = [
 		description: 'The address of the image to check',
 		displayOptions: { show: { ...show, inputSource: ['url'] } },
 	},
-	{
-		displayName: 'Wait for Result',
-		name: 'waitForResult',
-		type: 'boolean',
-		default: true,
-		description:
-			'Whether to wait until the score is ready. Off: the item is the document ID with status "pending", to fetch later with Get Result.',
-		displayOptions: { show },
-	},
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		displayOptions: { show },
-		options: [
+	waitForResultParameter(
+		show,
+		'Whether to wait until the score is ready. Off: the item is the document ID with status "pending", to fetch later with Get Result.',
+	),
+	optionsParameter(show, [
 			concurrencyOption,
 			{
 				displayName: 'Document ID',
@@ -155,8 +146,7 @@ export const description: INodeProperties[] = [
 			},
 			waitForAnalysisOption,
 			waitForHeatmapOption,
-		],
-	},
+	]),
 ];
 
 interface DetectInput {
@@ -196,34 +186,19 @@ async function loadImage(run: RunContext, itemIndex: number, options: IDataObjec
 	const override = String(options.fileName ?? '').trim();
 	if (fn.getNodeParameter('inputSource', itemIndex, 'binary') === 'url') {
 		const url = checkHttpUrl(fn.getNodeParameter('imageUrl', itemIndex, ''));
-		// A plain GET with no credential: the image's website is not the API.
-		const reply = await api.transport.send({
-			purpose: 'downloading the image from its URL',
-			method: 'GET',
-			url,
-			binary: true,
-			retry: 'safe',
-			timeoutMs: 60_000,
-			itemIndex,
-		});
+		const reply = await api.download(url, 'downloading the image from its URL', itemIndex);
 		const bytes = Buffer.isBuffer(reply.body) ? reply.body : Buffer.from(JSON.stringify(reply.body ?? ''));
 		const mime = reply.headers['content-type'];
 		const fileName = normaliseFileName(override || new URL(url).pathname, override ? undefined : mime);
 		return { bytes, fileName, contentType: checkImage(fileName, bytes) };
 	}
 	const property = String(fn.getNodeParameter('binaryPropertyName', itemIndex, 'data')).trim();
-	const item = fn.getInputData()[itemIndex];
-	if (!item.binary?.[property]) {
-		const present = Object.keys(item.binary ?? {});
-		throw new InputProblem(
-			`Item ${itemIndex} has no binary property "${property}"`,
-			present.length
-				? `Its binary properties are: ${present.join(', ')}. Set "Input Binary Field" to one of them.`
-				: 'The item has no binary data at all. Put a node that reads or downloads the image (Read/Write Files from Disk, HTTP Request, Google Drive, ...) before this one, or use Input Source "Image URL".',
-		);
-	}
-	const meta = fn.helpers.assertBinaryData(itemIndex, property);
-	const bytes = await fn.helpers.getBinaryDataBuffer(itemIndex, property);
+	const { meta, bytes } = await readBinary(
+		fn,
+		itemIndex,
+		property,
+		'The item has no binary data at all. Put a node that reads or downloads the image (Read/Write Files from Disk, HTTP Request, Google Drive, ...) before this one, or use Input Source "Image URL".',
+	);
 	const fileName = normaliseFileName(override || meta.fileName, override ? undefined : meta.mimeType);
 	return { bytes, fileName, contentType: checkImage(fileName, bytes) };
 }

@@ -3,7 +3,7 @@ import type { INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import type { AssetKind } from '../../api/client';
 import { checkDocumentId } from '../../helpers/files';
 import type { RunContext } from '../common';
-import { concurrencyOption, deadlineFor, fetchAssetFile, optionsOf, timeoutOption } from '../common';
+import { concurrencyOption, deadlineFor, documentIdParameter, fetchAssetFile, optionsOf, optionsParameter, timeoutOption } from '../common';
 
 const DEFAULT_TIMEOUT = 120;
 
@@ -11,16 +11,7 @@ const DEFAULT_TIMEOUT = 120;
 export function assetDescription(kind: AssetKind): INodeProperties[] {
 	const show = { resource: ['image'], operation: [kind === 'heatmap' ? 'downloadHeatmap' : 'downloadPreview'] };
 	return [
-		{
-			displayName: 'Document ID',
-			name: 'documentId',
-			type: 'string',
-			default: '',
-			required: true,
-			placeholder: '77565038-9e3d-4e6a-8c80-e20785be5ee9',
-			description: `The ID of one image (from Detect Image or Bulk Detect) whose ${kind} to download`,
-			displayOptions: { show },
-		},
+		documentIdParameter(show, `The ID of one image (from Detect Image or Bulk Detect) whose ${kind} to download`),
 		{
 			displayName: 'Put Output File in Field',
 			name: 'binaryPropertyName',
@@ -30,15 +21,7 @@ export function assetDescription(kind: AssetKind): INodeProperties[] {
 			hint: `The name of the binary property to put the ${kind} in`,
 			displayOptions: { show },
 		},
-		{
-			displayName: 'Options',
-			name: 'options',
-			type: 'collection',
-			placeholder: 'Add Option',
-			default: {},
-			displayOptions: { show },
-			options: [concurrencyOption, timeoutOption(DEFAULT_TIMEOUT, `the ${kind}`)],
-		},
+		optionsParameter(show, [concurrencyOption, timeoutOption(DEFAULT_TIMEOUT, `the ${kind}`)]),
 	];
 }
 

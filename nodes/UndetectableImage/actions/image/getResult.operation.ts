@@ -7,13 +7,16 @@ import {
 	concurrencyOption,
 	deadlineFor,
 	documentError,
+	documentIdParameter,
 	optionsOf,
+	optionsParameter,
 	outputModeParameter,
 	simplifyOption,
 	timeoutOption,
 	waitForAnalysisOption,
 	waitForDocument,
 	waitForHeatmapOption,
+	waitForResultParameter,
 } from '../common';
 import { bulkOutput } from './bulkDetect.operation';
 
@@ -21,34 +24,10 @@ const show = { resource: ['image'], operation: ['getResult'] };
 const DEFAULT_TIMEOUT = 300;
 
 export const description: INodeProperties[] = [
-	{
-		displayName: 'Document ID',
-		name: 'documentId',
-		type: 'string',
-		default: '',
-		required: true,
-		placeholder: '77565038-9e3d-4e6a-8c80-e20785be5ee9',
-		description: 'The ID from Detect Image (one image) or Bulk Detect (a batch)',
-		displayOptions: { show },
-	},
-	{
-		displayName: 'Wait for Result',
-		name: 'waitForResult',
-		type: 'boolean',
-		default: true,
-		description: 'Whether to wait until the document is done. Off: return its state as it is now (pending, analyzing, done or failed).',
-		displayOptions: { show },
-	},
+	documentIdParameter(show, 'The ID from Detect Image (one image) or Bulk Detect (a batch)'),
+	waitForResultParameter(show, 'Whether to wait until the document is done. Off: return its state as it is now (pending, analyzing, done or failed).'),
 	outputModeParameter(show),
-	{
-		displayName: 'Options',
-		name: 'options',
-		type: 'collection',
-		placeholder: 'Add Option',
-		default: {},
-		displayOptions: { show },
-		options: [concurrencyOption, simplifyOption, timeoutOption(DEFAULT_TIMEOUT, 'the result'), waitForAnalysisOption, waitForHeatmapOption],
-	},
+	optionsParameter(show, [concurrencyOption, simplifyOption, timeoutOption(DEFAULT_TIMEOUT, 'the result'), waitForAnalysisOption, waitForHeatmapOption]),
 ];
 
 export async function execute(run: RunContext, itemIndex: number): Promise<INodeExecutionData[]> {
