@@ -212,4 +212,20 @@ describe('many items', () => {
 		expect(r.items.map((i) => i.json.score)).toEqual(images.map(scoreFor));
 		expect(r.items.map((i) => i.pairedItem.item)).toEqual(images.map((_, n) => n));
 	});
+
+	test('one polling loop: each pending document is queried a few times, not once per sleeping loop tick', async () => {
+		const saved = { ...ctx.sim.timing };
+		Object.assign(ctx.sim.timing, { resultMs: 1300, heatmapMs: 400 });
+		try {
+			const images = Array.from({ length: 12 }, (_, n) => image.jpeg(1500, 150 + n));
+			const from = ctx.sim.requests.length;
+			const r = await ctx.run(detect({ options: { concurrency: 12, waitForHeatmap: true } }), images.map((b, n) => imageItem(b, `p${n}.jpg`, 'image/jpeg')));
+			expect(r.items.map((i) => i.json.heatmapStatus)).toEqual(images.map(() => 'ready'));
+			const queries = ctx.sim.requests.slice(from).filter((q) => q.path === '/query').length;
+			// Result and heatmap: about two queries each when the schedule fits the service, at most four per wait.
+			expect(queries / images.length).toBeLessThanOrEqual(8);
+		} finally {
+			Object.assign(ctx.sim.timing, saved);
+		}
+	});
 });
