@@ -26,9 +26,11 @@ function ensureN8n() {
 	if (fs.existsSync(N8N_BIN) && fs.existsSync(path.join(CACHE, 'installed'))) return N8N_BIN;
 	fs.mkdirSync(CACHE, { recursive: true });
 	// n8n depends on an xlsx tarball from a CDN this machine cannot reach: the registry's 0.18.5 replaces it.
+	// n8n 1.123 pulls isolated-vm 6+, which needs Node 22 to build; 5.0.4 builds on Node 20.
+	const overrides = { xlsx: '0.18.5', ...(N8N_VERSION.startsWith('1.') ? { 'isolated-vm': '5.0.4' } : {}) };
 	fs.writeFileSync(
 		path.join(CACHE, 'package.json'),
-		JSON.stringify({ name: 'n8n-runtime', private: true, dependencies: { n8n: N8N_VERSION }, overrides: { xlsx: '0.18.5' } }, null, 2),
+		JSON.stringify({ name: 'n8n-runtime', private: true, dependencies: { n8n: N8N_VERSION }, overrides }, null, 2),
 	);
 	log(`Installing n8n ${N8N_VERSION} into ${path.relative(ROOT, CACHE)} (first run only: about 6 minutes)...`);
 	// n8n needs its install scripts (sqlite3 and others); this project's .npmrc turns them off for itself only.

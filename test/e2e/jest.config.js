@@ -2,6 +2,7 @@
 module.exports = {
 	rootDir: '../..',
 	testEnvironment: 'node',
+	roots: ['<rootDir>/test', '<rootDir>/demo'],
 	testMatch: ['<rootDir>/test/e2e/**/*.e2e.js'],
 	testTimeout: 15 * 60_000,
 };

@@ -51,8 +51,6 @@ export interface Reply {
 	body: unknown;
 	/** How many times the call was sent. */
 	attempts: number;
-	/** Whether an earlier attempt may have reached the server and been processed (dropped after sending). */
-	maybeProcessedBefore: boolean;
 }
 
 const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
@@ -74,7 +72,7 @@ const NETWORK_WORDS: Record<string, string> = {
 const MAX_FAILURES = 6;
 /** 429s one call may meet: the API asked to slow down, which the gate does, so these get more patience. */
 const MAX_THROTTLES = 10;
-/** The longest all retries of one call may wait in total. */
+/** The longest the backoffs of one call may add up to (429 pauses are the API's to set, within MAX_RETRY_AFTER_MS). */
 const RETRY_BUDGET_MS = 120_000;
 const MAX_RETRY_AFTER_MS = 120_000;
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -147,17 +145,15 @@ export class Transport {
 	}
 
 	async send(call: Call): Promise<Reply> {
-		const started = Date.now();
 		let waited = 0;
 		let failures = 0;
 		let throttles = 0;
-		let maybeProcessedBefore = false;
 		for (let attempt = 1; ; attempt++) {
 			await this.gate.acquire();
 			let reply: Reply | undefined;
 			let failure: { code: string; sent: boolean } | undefined;
 			try {
-				reply = await this.sendOnce(call, attempt, maybeProcessedBefore);
+				reply = await this.sendOnce(call, attempt);
 			} catch (error) {
 				failure = this.networkFailure(error);
 			} finally {
@@ -198,12 +194,11 @@ export class Transport {
 						failure.sent && call.retry === 'beforeAccepted',
 					);
 				}
-				if (failure.sent) maybeProcessedBefore = true;
 				retryIn = backoff(attempt);
 			}
 
 			waited += retryIn ?? 0;
-			if (Date.now() - started + (retryIn ?? 0) > RETRY_BUDGET_MS || waited > RETRY_BUDGET_MS) {
+			if (waited > RETRY_BUDGET_MS) {
 				if (reply) throw this.error(call, reply, `It still failed after ${attempt} attempts.`);
 				throw this.networkError(call, failure?.code ?? 'unknown', `It still failed after ${attempt} attempts.`);
 			}
@@ -224,7 +219,7 @@ export class Transport {
 		});
 	}
 
-	private async sendOnce(call: Call, attempt: number, maybeProcessedBefore: boolean): Promise<Reply> {
+	private async sendOnce(call: Call, attempt: number): Promise<Reply> {
 		const toApi = call.path !== undefined;
 		const url = toApi ? `${this.settings.baseUrl.replace(/\/+$/, '')}${call.path}` : (call.url as string);
 		const options: IHttpRequestOptions = {
@@ -267,7 +262,7 @@ export class Transport {
 		} else if (Buffer.isBuffer(body) && !call.binary) {
 			body = body.toString();
 		}
-		return { status: res.statusCode, headers, body, attempts: attempt, maybeProcessedBefore };
+		return { status: res.statusCode, headers, body, attempts: attempt };
 	}
 
 	private networkFailure(error: unknown): { code: string; sent: boolean } {
