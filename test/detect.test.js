@@ -132,13 +132,23 @@ describe('Detect Image from a binary property', () => {
 	});
 
 	test('Wait for Heatmap and Wait for Analysis wait for both to be ready', async () => {
-		const r = await ctx.run(detect({ options: { waitForHeatmap: true, waitForAnalysis: true } }), [
-			imageItem(image.jpeg(2500, 43), 'a.jpg', 'image/jpeg'),
-		]);
-		expect(r.items[0].json.heatmapStatus).toBe('ready');
-		expect(r.items[0].json.heatmapUrl).toContain('/heatmaps/');
-		expect(r.items[0].json.analysisStatus).toBe('ready');
-		expect(r.items[0].json.analysis.agreement).toBeDefined();
+		const saved = { ...ctx.sim.timing };
+		// Both are made well after the score, so only waiting for them can see them ready.
+		Object.assign(ctx.sim.timing, { heatmapMs: 1200, analysisMs: 1600 });
+		try {
+			const plain = await ctx.run(detect(), [imageItem(image.jpeg(2500, 44), 'b.jpg', 'image/jpeg')]);
+			expect(plain.items[0].json).toMatchObject({ heatmapStatus: 'pending', heatmapUrl: null, analysis: null });
+
+			const r = await ctx.run(detect({ options: { waitForHeatmap: true, waitForAnalysis: true } }), [
+				imageItem(image.jpeg(2500, 43), 'a.jpg', 'image/jpeg'),
+			]);
+			expect(r.items[0].json.heatmapStatus).toBe('ready');
+			expect(r.items[0].json.heatmapUrl).toContain('/heatmaps/');
+			expect(r.items[0].json.analysisStatus).toBe('ready');
+			expect(r.items[0].json.analysis.agreement).toBeDefined();
+		} finally {
+			Object.assign(ctx.sim.timing, saved);
+		}
 	});
 });
 
