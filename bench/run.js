@@ -98,7 +98,8 @@ async function main() {
 	for (const concurrency of [5, 10]) {
 		const sim = await startSim();
 		const run = await runNode(sim, { resource: 'image', operation: 'detect', options: { concurrency } }, items(N, 1500, concurrency * 1000));
-		results[concurrency] = { ...run, ...pollingFigures(await sim.stats()), requests: (await sim.stats()).total };
+		const stats = await sim.stats();
+		results[concurrency] = { ...run, ...pollingFigures(stats), requests: stats.total };
 		await sim.stop();
 	}
 

@@ -2,7 +2,7 @@
 // A real n8n for the demo, the editor and the end-to-end tests: installed once into a cached folder that git
 // ignores, with this package loaded as a community node the way n8n's own installer does (npm pack, untar into
 // <user folder>/.n8n/nodes/node_modules/<name>), and the simulator in its own process.
-const { execFileSync, spawn } = require('child_process');
+const { execFileSync, spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const net = require('net');
 const os = require('os');
@@ -94,7 +94,7 @@ function installPackage(userFolder) {
 }
 
 function runCli(args, env) {
-	const r = require('child_process').spawnSync(ensureN8n(), args, { env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+	const r = spawnSync(ensureN8n(), args, { env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
 	return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 

@@ -211,7 +211,7 @@ class Engine {
 			items: task?.data?.main?.[0] ?? [],
 			error,
 			/** Everything n8n keeps of the run, serialised as n8n would store or show it. */
-			serialised: JSON.stringify(wf.jsonStringify ? JSON.parse(wf.jsonStringify(result, { replaceCircularRefs: true })) : result),
+			serialised: wf.jsonStringify(result, { replaceCircularRefs: true }),
 		};
 	}
 

@@ -135,7 +135,7 @@ export function documentError(fn: IExecuteFunctions, message: string, descriptio
 	return error;
 }
 
-function notFound(fn: IExecuteFunctions, id: string, itemIndex?: number) {
+export function notFound(fn: IExecuteFunctions, id: string, itemIndex?: number) {
 	return documentError(
 		fn,
 		`No document with ID ${id} was found`,

@@ -6,9 +6,9 @@ import type { Operation, RunContext } from '../common';
 import {
 	concurrencyOption,
 	deadlineFor,
-	documentError,
 	documentIdParameter,
 	optionsOf,
+	notFound,
 	optionsParameter,
 	outputModeParameter,
 	simplifyOption,
@@ -48,9 +48,7 @@ export async function execute(run: RunContext, itemIndex: number): Promise<INode
 		});
 	} else {
 		answer = await api.query(id, itemIndex);
-		if (answer === null) {
-			throw documentError(fn, `No document with ID ${id} was found`, 'Check the ID: it must come from a Detect Image or Bulk Detect run with the same API account.', id, itemIndex);
-		}
+		if (answer === null) throw notFound(fn, id, itemIndex);
 	}
 	if (isBulk(answer)) {
 		const mode = fn.getNodeParameter('outputMode', itemIndex, 'perImage') as string;
