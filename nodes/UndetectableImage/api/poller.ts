@@ -1,5 +1,6 @@
 import type { IDataObject } from 'n8n-workflow';
-import { sleepWithAbort } from 'n8n-workflow';
+
+import { pause } from '../helpers/pause';
 
 /** A /query answer: the document, or null when the id is unknown (the API answers HTTP 200 with `null`). */
 export type QueryAnswer = IDataObject | null;
@@ -101,13 +102,13 @@ export class Poller {
 		this.waking?.abort();
 	}
 
+	/** Never rejects: if the loop itself breaks (it cannot sleep, say), every waiting item fails with that error. */
 	private async loop(): Promise<void> {
 		this.running = true;
 		try {
 			while (this.entries.size) {
 				if (this.cancelSignal?.aborted) {
-					for (const e of this.entries) e.reject(new Error('The execution was cancelled'));
-					this.entries.clear();
+					this.failAll(new Error('The execution was cancelled'));
 					break;
 				}
 				const now = Date.now();
@@ -124,17 +125,24 @@ export class Poller {
 				const napMs = Math.max(this.inFlight >= MAX_QUERIES_IN_FLIGHT ? 20 : 0, next - Date.now());
 				if (napMs > 0) await this.nap(napMs);
 			}
+		} catch (error) {
+			this.failAll(error);
 		} finally {
 			this.running = false;
 		}
 	}
 
+	private failAll(error: unknown): void {
+		for (const e of this.entries) e.reject(error);
+		this.entries.clear();
+	}
+
+	/** Sleeps until the next query is due, a watch is added, a query comes back, or the execution is cancelled. */
 	private async nap(ms: number): Promise<void> {
 		this.waking = new AbortController();
+		const signals = this.cancelSignal ? [this.waking.signal, this.cancelSignal] : [this.waking.signal];
 		try {
-			await sleepWithAbort(ms, this.waking.signal);
-		} catch {
-			// woken early: a watch was added or a query came back
+			await pause(ms, AbortSignal.any(signals));
 		} finally {
 			this.waking = undefined;
 		}

@@ -1,5 +1,6 @@
 import type { IDataObject, IExecuteFunctions, IHttpRequestOptions } from 'n8n-workflow';
-import { sleep } from 'n8n-workflow';
+
+import { pause } from '../helpers/pause';
 
 import { apiError, hintFor, reasonFromBody, type Purpose } from './errors';
 
@@ -88,16 +89,18 @@ export class RateGate {
 	private inFlight = 0;
 	private readonly waiters: Array<() => void> = [];
 
-	async acquire(): Promise<void> {
+	/** Waits for a turn; returns early (without one) only when `cancel` fires: the caller checks it. */
+	async acquire(cancel?: AbortSignal): Promise<boolean> {
 		for (;;) {
-			const pause = this.openAt - Date.now();
-			if (pause > 0) {
-				await sleep(pause);
+			if (cancel?.aborted) return false;
+			const closedFor = this.openAt - Date.now();
+			if (closedFor > 0) {
+				await pause(closedFor, cancel);
 				continue;
 			}
 			if (this.inFlight < this.limit) {
 				this.inFlight++;
-				return;
+				return true;
 			}
 			await new Promise<void>((resolve) => this.waiters.push(resolve));
 		}
@@ -148,8 +151,9 @@ export class Transport {
 		let waited = 0;
 		let failures = 0;
 		let throttles = 0;
+		const cancel = this.fn.getExecutionCancelSignal?.();
 		for (let attempt = 1; ; attempt++) {
-			await this.gate.acquire();
+			if (!(await this.gate.acquire(cancel))) throw this.networkError(call, 'ERR_CANCELED', 'The execution was cancelled.');
 			let reply: Reply | undefined;
 			let failure: { code: string; sent: boolean } | undefined;
 			try {
@@ -170,11 +174,11 @@ export class Transport {
 					call.retry === 'safe' || reply.status === 429 || reply.status === 503;
 				if (reply.status === 429) {
 					const asked = retryAfterMs(reply.headers['retry-after']);
-					const pause = asked ?? backoff(attempt);
-					if (pause > MAX_RETRY_AFTER_MS) {
-						throw this.error(call, reply, `The API asked to wait ${Math.round(pause / 1000)} s before the next request, longer than the node waits.`);
+					const throttledFor = asked ?? backoff(attempt);
+					if (throttledFor > MAX_RETRY_AFTER_MS) {
+						throw this.error(call, reply, `The API asked to wait ${Math.round(throttledFor / 1000)} s before the next request, longer than the node waits.`);
 					}
-					this.gate.slowDown(pause);
+					this.gate.slowDown(throttledFor);
 					if (canRetry) retryIn = 0; // the gate holds this and every other request of the run
 				} else if (canRetry && safeToRepeat) {
 					retryIn = backoff(attempt);
@@ -202,7 +206,7 @@ export class Transport {
 				if (reply) throw this.error(call, reply, `It still failed after ${attempt} attempts.`);
 				throw this.networkError(call, failure?.code ?? 'unknown', `It still failed after ${attempt} attempts.`);
 			}
-			if (retryIn) await sleep(retryIn);
+			if (retryIn) await pause(retryIn, cancel);
 		}
 	}
 
