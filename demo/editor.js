@@ -27,7 +27,7 @@ async function waitFor(url, ms) {
 /** Starts the editor; resolves once it answers, with a stop function. Used by the screenshot script too. */
 async function startEditor({ quiet = false } = {}) {
 	n8n.ensureN8n();
-	const folder = path.join(n8n.ROOT, '.cache', 'editor-n8n');
+	const folder = n8n.userFolderFor('editor');
 	const files = path.join(folder, 'files');
 	const instance = await n8n.createInstance({ folder, filesDir: files });
 	writeImages(path.join(files, 'undetectable', 'images'));
@@ -36,7 +36,7 @@ async function startEditor({ quiet = false } = {}) {
 		{ timing: { startMs: 200, resultMs: 1500, heatmapMs: 1000, analysisMs: 2000, perImageMs: 50 } },
 		{ SIM_API_PORT: process.env.SIM_API_PORT || '5791', SIM_STORAGE_PORT: process.env.SIM_STORAGE_PORT || '5792' },
 	);
-	n8n.importAll(instance, { apiKey: sim.key, baseUrl: sim.apiUrl, storageBaseUrl: sim.storageUrl }, n8n.exampleWorkflows(files));
+	await n8n.importAll(instance, { apiKey: sim.key, baseUrl: sim.apiUrl, storageBaseUrl: sim.storageUrl }, n8n.exampleWorkflows(files));
 
 	const child = spawn(n8n.ensureN8n(), ['start'], {
 		env: { ...instance.env, N8N_PORT: String(PORT), N8N_LOG_LEVEL: quiet ? 'warn' : 'info' },

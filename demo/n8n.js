@@ -2,41 +2,33 @@
 // A real n8n for the demo, the editor and the end-to-end tests: installed once into a cached folder that git
 // ignores, with this package loaded as a community node the way n8n's own installer does (npm pack, untar into
 // <user folder>/.n8n/nodes/node_modules/<name>), and the simulator in its own process.
-const { execFileSync, spawn, spawnSync } = require('child_process');
+const { execFileSync, spawn } = require('child_process');
 const fs = require('fs');
 const net = require('net');
 const os = require('os');
 const path = require('path');
+const install = require('./install-n8n');
 
 const ROOT = path.resolve(__dirname, '..');
 const PACKAGE = require(path.join(ROOT, 'package.json'));
-// The newest n8n that runs on Node 20 is 2.8.4 (2.10 and newer need Node 22+). N8N_VERSION overrides it.
+// 2.8.4 is the newest n8n that runs on this machine's Node 20; N8N_VERSION picks another (2.10+ run on Node 24,
+// which the installer brings).
 const N8N_VERSION = process.env.N8N_VERSION || '2.8.4';
-const CACHE = path.join(ROOT, '.cache', `n8n-${N8N_VERSION}`);
-const N8N_BIN = path.join(CACHE, 'node_modules', '.bin', 'n8n');
 const EXAMPLES = path.join(ROOT, 'examples');
 /** Where the example workflows read and write files, as in n8n's Docker image; the demo maps it to its own folder. */
 const EXAMPLE_FILES = '/home/node/.n8n-files';
 const CREDENTIAL = { id: 'udSimulatorCred1', name: 'Undetectable AI (simulator)' };
+/** How long one n8n CLI call may take before it is killed and reported (a hang is a failure, not a stuck run). */
+const CLI_TIMEOUT_MS = Number(process.env.N8N_CLI_TIMEOUT_MS || 180_000);
 
-const log = (...a) => console.log(...a);
+/** Installs n8n N8N_VERSION into the cache outside the repository once; returns its `n8n` command. */
+const ensureN8n = () => install.ensureN8n(N8N_VERSION);
 
-/** Installs n8n into the cache once (about 6 minutes, 2.3 GB); later runs find it there. */
-function ensureN8n() {
-	if (fs.existsSync(N8N_BIN) && fs.existsSync(path.join(CACHE, 'installed'))) return N8N_BIN;
-	fs.mkdirSync(CACHE, { recursive: true });
-	// n8n depends on an xlsx tarball from a CDN this machine cannot reach: the registry's 0.18.5 replaces it.
-	// n8n 1.123 pulls isolated-vm 6+, which needs Node 22 to build; 5.0.4 builds on Node 20.
-	const overrides = { xlsx: '0.18.5', ...(N8N_VERSION.startsWith('1.') ? { 'isolated-vm': '5.0.4' } : {}) };
-	fs.writeFileSync(
-		path.join(CACHE, 'package.json'),
-		JSON.stringify({ name: 'n8n-runtime', private: true, dependencies: { n8n: N8N_VERSION }, overrides }, null, 2),
-	);
-	log(`Installing n8n ${N8N_VERSION} into ${path.relative(ROOT, CACHE)} (first run only: about 6 minutes)...`);
-	// n8n needs its install scripts (sqlite3 and others); this project's .npmrc turns them off for itself only.
-	execFileSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts=false', '--loglevel=error'], { cwd: CACHE, stdio: 'inherit' });
-	fs.writeFileSync(path.join(CACHE, 'installed'), new Date().toISOString());
-	return N8N_BIN;
+/** A user folder outside the repository, so the installed package resolves n8n's own n8n-workflow, as it would. */
+function userFolderFor(name) {
+	const folder = path.join(install.CACHE_ROOT, 'instances', name);
+	if (path.relative(ROOT, folder).split(path.sep)[0] !== '..') throw new Error(`${folder} lies inside the repository`);
+	return folder;
 }
 
 function freePort() {
@@ -53,11 +45,12 @@ function freePort() {
 /** A fresh, quiet n8n user folder with this package installed as a community node. */
 async function createInstance({ folder, filesDir } = {}) {
 	const userFolder = folder ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ud-n8n-'));
+	if (path.relative(ROOT, userFolder).split(path.sep)[0] !== '..') throw new Error(`The n8n user folder ${userFolder} lies inside the repository`);
 	const files = filesDir ?? path.join(userFolder, 'files');
 	fs.mkdirSync(files, { recursive: true });
 	installPackage(userFolder);
 	const env = {
-		...process.env,
+		...install.nodeEnv(N8N_VERSION),
 		N8N_USER_FOLDER: userFolder,
 		N8N_ENCRYPTION_KEY: 'undetectable-demo-encryption-key',
 		N8N_DIAGNOSTICS_ENABLED: 'false',
@@ -74,7 +67,7 @@ async function createInstance({ folder, filesDir } = {}) {
 		// Under NODE_ENV=test (jest sets it) the n8n CLI prints nothing, the run's JSON included.
 		NODE_ENV: 'production',
 	};
-	return { userFolder, files, env, cli: (args) => runCli(args, env) };
+	return { userFolder, files, env, cli: (args, timeoutMs) => runCli(args, env, timeoutMs) };
 }
 
 /** What n8n's installer does: npm pack, then untar into .n8n/nodes/node_modules/<package name>. */
@@ -93,9 +86,46 @@ function installPackage(userFolder) {
 	);
 }
 
-function runCli(args, env) {
-	const r = spawnSync(ensureN8n(), args, { env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-	return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+/**
+ * Runs the n8n CLI in its own process group; after `timeoutMs` the whole group (n8n and its task runner) is killed
+ * and the result says so, with what n8n printed until then.
+ */
+function runCli(args, env, timeoutMs = CLI_TIMEOUT_MS) {
+	const bin = ensureN8n();
+	return new Promise((resolve) => {
+		const child = spawn(bin, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+		const out = { stdout: '', stderr: '' };
+		child.stdout.on('data', (d) => (out.stdout += d));
+		child.stderr.on('data', (d) => (out.stderr += d));
+		let timedOut = false;
+		const timer = setTimeout(() => {
+			timedOut = true;
+			killGroup(child.pid);
+		}, timeoutMs);
+		const finish = (status, error) => {
+			clearTimeout(timer);
+			killGroup(child.pid); // a task runner left behind would keep ports and CPU
+			resolve({ status, timedOut, timeoutMs, stdout: out.stdout, stderr: out.stderr + (error ? `\n${error.message}` : '') });
+		};
+		child.once('error', (error) => finish(null, error));
+		child.once('close', (code) => finish(code));
+	});
+}
+
+function killGroup(pid) {
+	try {
+		process.kill(-pid, 'SIGKILL');
+	} catch (error) {
+		if (error.code !== 'ESRCH') throw error; // already gone
+	}
+}
+
+/** An error for a CLI call that failed or hung, with the tail of what it printed. */
+function cliError(what, r) {
+	const why = r.timedOut ? `was killed after ${r.timeoutMs / 1000} s without finishing` : `failed (exit ${r.status})`;
+	const e = new Error(`n8n ${N8N_VERSION}: ${what} ${why}`);
+	e.output = `${r.stdout}\n${r.stderr}`.split('\n').slice(-60).join('\n');
+	return e;
 }
 
 /** The JSON `n8n execute --rawOutput` prints: the block from the first line that is exactly "{" to the first "}". */
@@ -136,27 +166,26 @@ function exampleWorkflows(filesDir) {
 }
 
 /** Imports a credential (simulator or real API) and the workflows; returns their ids. */
-function importAll(instance, credentialData, workflows) {
+async function importAll(instance, credentialData, workflows) {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ud-import-'));
 	const credFile = path.join(dir, 'credentials.json');
 	fs.writeFileSync(credFile, JSON.stringify([{ ...CREDENTIAL, type: 'undetectableImageApi', data: credentialData }]));
-	let r = instance.cli(['import:credentials', `--input=${credFile}`]);
-	if (r.status !== 0) throw new Error(`import:credentials failed:\n${r.stdout}\n${r.stderr}`);
+	let r = await instance.cli(['import:credentials', `--input=${credFile}`]);
+	if (r.status !== 0) throw cliError('import:credentials', r);
 	const wfDir = path.join(dir, 'workflows');
 	fs.mkdirSync(wfDir);
 	for (const { file, workflow } of workflows) fs.writeFileSync(path.join(wfDir, file), JSON.stringify(workflow));
-	r = instance.cli(['import:workflow', '--separate', `--input=${wfDir}`]);
-	if (r.status !== 0) throw new Error(`import:workflow failed:\n${r.stdout}\n${r.stderr}`);
+	r = await instance.cli(['import:workflow', '--separate', `--input=${wfDir}`]);
+	if (r.status !== 0) throw cliError('import:workflow', r);
 	fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /** Runs one imported workflow; returns n8n's run data (or throws with what n8n printed). */
-function execute(instance, id) {
-	const r = instance.cli(['execute', `--id=${id}`, '--rawOutput']);
-	const data = parseRawOutput(r.stdout);
+async function execute(instance, id, timeoutMs) {
+	const r = await instance.cli(['execute', `--id=${id}`, '--rawOutput'], timeoutMs);
+	const data = r.timedOut ? undefined : parseRawOutput(r.stdout);
 	if (r.status !== 0 || !data) {
-		const e = new Error(`n8n execute ${id} failed (exit ${r.status})`);
-		e.output = `${r.stdout}\n${r.stderr}`;
+		const e = cliError(`execute --id=${id}`, r);
 		e.data = data;
 		throw e;
 	}
@@ -182,4 +211,6 @@ module.exports = {
 	execute,
 	nodeOutput,
 	freePort,
+	userFolderFor,
+	killGroup,
 };

@@ -19,7 +19,7 @@ async function main() {
 	const realKey = process.env.UNDETECTABLE_API_KEY;
 	n8n.ensureN8n();
 	fs.rmSync(OUT, { recursive: true, force: true });
-	const userFolder = path.join(n8n.ROOT, '.cache', 'demo-n8n');
+	const userFolder = n8n.userFolderFor('demo');
 	fs.rmSync(userFolder, { recursive: true, force: true });
 	const instance = await n8n.createInstance({ folder: userFolder, filesDir: OUT });
 	const images = writeImages(path.join(OUT, 'undetectable', 'images'));
@@ -41,12 +41,12 @@ async function main() {
 			...n8n.exampleWorkflows(OUT),
 			{ file: 'check-credits.json', workflow: JSON.parse(fs.readFileSync(path.join(__dirname, 'check-credits.json'), 'utf8')) },
 		];
-		n8n.importAll(instance, credential, workflows);
+		await n8n.importAll(instance, credential, workflows);
 
 		const runs = {};
 		for (const [name, id] of Object.entries(WORKFLOWS)) {
 			const started = Date.now();
-			runs[name] = n8n.execute(instance, id);
+			runs[name] = await n8n.execute(instance, id);
 			fs.writeFileSync(path.join(OUT, `${name}-run.json`), JSON.stringify(runs[name], null, 2));
 			runs[name].seconds = (Date.now() - started) / 1000;
 		}
@@ -79,7 +79,10 @@ async function main() {
 }
 
 main().catch((e) => {
-	console.error(e.message);
-	if (e.output) console.error(e.output.split('\n').slice(-40).join('\n'));
+	console.error(`\nThe demo failed: ${e.message}`);
+	if (typeof e.output === 'string') console.error(`What n8n printed last:\n${e.output}`);
+	if (!require('./install-n8n').isInstalled(n8n.N8N_VERSION)) {
+		console.error(`n8n ${n8n.N8N_VERSION} is not installed yet. Run the same command again to retry the install (it needs the npm registry), or install it alone with: node demo/install-n8n.js ${n8n.N8N_VERSION}`);
+	}
 	process.exit(1);
 });

@@ -1,0 +1,51 @@
+'use strict';
+// The package as npm would publish it: what the tarball holds, what package.json promises, and n8n's own
+// community-package scanner over both the tarball and the source (all its checks but provenance, which only a real
+// publish from GitHub Actions can pass).
+const { execFileSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const ROOT = path.resolve(__dirname, '..');
+let dir;
+let files;
+let manifest;
+
+beforeAll(() => {
+	dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ud-pack-test-'));
+	const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').pop();
+	fs.mkdirSync(path.join(dir, 'package'));
+	execFileSync('tar', ['xzf', path.join(dir, tarball), '-C', path.join(dir, 'package'), '--strip-components=1']);
+	files = execFileSync('tar', ['tzf', path.join(dir, tarball)], { encoding: 'utf8' }).trim().split('\n').map((f) => f.replace(/^package\//, ''));
+	manifest = JSON.parse(fs.readFileSync(path.join(dir, 'package', 'package.json'), 'utf8'));
+});
+
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+test('the tarball holds the built node, credential, icons and codex, and nothing from the sources or tests', () => {
+	for (const f of [...manifest.n8n.nodes, ...manifest.n8n.credentials, manifest.main]) expect(files).toContain(f);
+	expect(files).toEqual(expect.arrayContaining(['dist/icons/undetectableImage.svg', 'dist/icons/undetectableImage.dark.svg', 'dist/nodes/UndetectableImage/UndetectableImage.node.json', 'README.md', 'LICENSE', 'package.json']));
+	const stray = files.filter((f) => !f.startsWith('dist/') && !['README.md', 'LICENSE', 'package.json'].includes(f));
+	expect(stray).toEqual([]);
+	expect(files.filter((f) => f.endsWith('.ts'))).toEqual([]);
+});
+
+test('no runtime dependencies; n8n-workflow only as a peer; MIT', () => {
+	expect(manifest.dependencies ?? {}).toEqual({});
+	expect(manifest.peerDependencies).toEqual({ 'n8n-workflow': '*' });
+	expect(manifest.license).toBe('MIT');
+	expect(manifest.keywords).toContain('n8n-community-node-package');
+	expect(manifest.scripts.prepublishOnly).toMatch(/build/);
+	expect(manifest.scripts.prepublishOnly).toMatch(/lint/);
+});
+
+test("n8n's community-package scanner passes the tarball and the source", () => {
+	// Not under jest's NODE_ENV=test: n8n's rules plugin names files differently there, and n8n never scans so.
+	const env = { ...process.env };
+	delete env.NODE_ENV;
+	const out = execFileSync(process.execPath, [path.join(__dirname, 'tools', 'scan.mjs'), path.join(dir, 'package'), ROOT], { cwd: ROOT, env, encoding: 'utf8' });
+	const result = JSON.parse(out);
+	expect(result.tarball).toEqual({ passed: true, message: null, details: null });
+	expect(result.source).toEqual({ passed: true, message: null, details: null });
+}, 60_000);
