@@ -32,7 +32,10 @@ async function main() {
 		await page.locator('[data-test-id="canvas-node"][data-node-name="Looks real"] [data-test-id="canvas-node-status-success"]').waitFor({ timeout: 120_000 }).catch(() => page.waitForTimeout(10_000));
 		await node.dblclick();
 		await page.locator('[data-test-id="ndv"]').waitFor({ timeout: 30_000 });
-		// The output as a table (score, verdict, ...); the first "Table" switch belongs to the input panel.
+		// Both panels as tables: the input's Binary view would show the folder the images were read from (a path
+		// of the machine that made the picture); the output's table shows score, verdict, ... The first "Table"
+		// switch belongs to the input panel.
+		await page.getByText('Table', { exact: true }).nth(0).click();
 		await page.getByText('Table', { exact: true }).nth(1).click();
 		await page.waitForTimeout(1500);
 		await page.screenshot({ path: path.join(DOCS, 'editor-detect.png') });
