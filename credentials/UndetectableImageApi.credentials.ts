@@ -6,6 +6,9 @@ import type {
 	INodeProperties,
 } from 'n8n-workflow';
 
+export const DEFAULT_API_BASE_URL = 'https://ai-image-detect.undetectable.ai';
+export const DEFAULT_STORAGE_BASE_URL = 'https://ai-image-detector-prod.nyc3.digitaloceanspaces.com';
+
 export class UndetectableImageApi implements ICredentialType {
 	name = 'undetectableImageApi';
 
@@ -29,7 +32,7 @@ export class UndetectableImageApi implements ICredentialType {
 			displayName: 'API Base URL',
 			name: 'baseUrl',
 			type: 'string',
-			default: 'https://ai-image-detect.undetectable.ai',
+			default: DEFAULT_API_BASE_URL,
 			description:
 				'The AI Image Detector API. The API key is sent to this host only. Change it only for a dedicated deployment or a test server.',
 		},
@@ -37,7 +40,7 @@ export class UndetectableImageApi implements ICredentialType {
 			displayName: 'Storage Base URL',
 			name: 'storageBaseUrl',
 			type: 'string',
-			default: 'https://ai-image-detector-prod.nyc3.digitaloceanspaces.com',
+			default: DEFAULT_STORAGE_BASE_URL,
 			description:
 				'Where uploaded images are stored. Detection is requested for <Storage Base URL>/<file path>. The API key is never sent here.',
 		},

@@ -62,7 +62,7 @@ describe.each(Object.entries(VARIANTS))('n8n-workflow %s (%s)', (variant, pkg) =
 		const { Poller } = load();
 		let queries = 0;
 		const poller = new Poller(async () => (++queries >= 3 ? { id: 'a', status: 'done' } : { id: 'a', status: 'pending' }));
-		const outcome = await poller.wait({ id: 'a', phase: 'result', isFinished: (a) => a?.status === 'done', deadline: Date.now() + 10_000, since: Date.now(), immediate: true });
+		const outcome = await poller.wait({ id: 'a', phase: 'result', isFinished: (a) => a?.status === 'done', deadline: Date.now() + 10_000, immediate: true });
 		expect(outcome).toEqual({ answer: { id: 'a', status: 'done' }, timedOut: false });
 		expect(queries).toBe(3);
 	});
@@ -79,7 +79,7 @@ describe.each(Object.entries(VARIANTS))('n8n-workflow %s (%s)', (variant, pkg) =
 		});
 		const started = Date.now();
 		await expect(
-			poller.wait({ id: 'a', phase: 'result', isFinished: (a) => a?.status === 'done', deadline: Date.now() + 60_000, since: Date.now() }),
+			poller.wait({ id: 'a', phase: 'result', isFinished: (a) => a?.status === 'done', deadline: Date.now() + 60_000, submittedAt: Date.now() }),
 		).rejects.toThrow('sleep is not a function');
 		expect(Date.now() - started).toBeLessThan(1000);
 		expect(queries).toBe(0);

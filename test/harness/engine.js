@@ -27,6 +27,25 @@ const NODE_TYPE = 'n8n-nodes-undetectable-image.undetectableImage';
 const SOURCE_TYPE = 'test.source';
 const CREDENTIAL_TYPE = 'undetectableImageApi';
 
+/**
+ * The node's schedule (nodes/UndetectableImage/transport/timing.ts): the engine loads the node in this process, so
+ * this is the same module object the node reads. Tests run on FAST; a test about timing puts PRODUCTION back.
+ */
+const timingModule = path.join(ROOT, 'dist', 'nodes', 'UndetectableImage', 'transport', 'timing.js');
+const PRODUCTION = structuredClone(require(timingModule).timing);
+const FAST = {
+	...PRODUCTION,
+	backoffBaseMs: 20,
+	backoffMaxMs: 200,
+	firstQueryMs: { result: 60, heatmap: 60, analysis: 80, bulk: 60 },
+	queryIntervalMs: 40,
+	maxQueryIntervalMs: 400,
+};
+/** Sets the node's schedule for the tests that follow (FAST or PRODUCTION, or a mix). */
+function useTiming(values) {
+	Object.assign(require(timingModule).timing, structuredClone(values));
+}
+
 let enginePromise;
 /** The engine, set up once per test process. */
 function getEngine() {
@@ -75,6 +94,7 @@ async function createEngine() {
 
 	const loader = new core.PackageDirectoryLoader(ROOT);
 	await loader.loadAll();
+	useTiming(FAST);
 	const nodeTypes = {
 		getByName: (name) => (name === SOURCE_TYPE ? new SourceNode() : loader.nodeTypes[name.split('.').pop()]?.type),
 		getByNameAndVersion(name, version) {
@@ -222,4 +242,4 @@ class Engine {
 	}
 }
 
-module.exports = { getEngine, userFolder, NODE_TYPE };
+module.exports = { getEngine, userFolder, NODE_TYPE, useTiming, FAST, PRODUCTION };

@@ -16,7 +16,7 @@ export type AssetKind = 'heatmap' | 'preview';
 export type AssetReply =
 	| { kind: 'file'; bytes: Buffer; mimeType: string; headers: Record<string, string> }
 	| { kind: 'pending'; message: string }
-	| { kind: 'none'; message: string; status?: string };
+	| { kind: 'none'; message: string };
 
 /**
  * The API's endpoints, in the API's words. Knows the reference's quirks (where the key goes, which calls may be
@@ -173,7 +173,7 @@ export class ImageDetectorApi {
 		const json = (reply.body ?? {}) as IDataObject;
 		const message = String(json.message ?? reasonFromBody(json) ?? `No ${kind} is available`);
 		if (reply.status === 202) return { kind: 'pending', message };
-		return { kind: 'none', message, status: json.heatmap_status as string | undefined };
+		return { kind: 'none', message };
 	}
 
 	/** Throws the mapped error for a non-2xx answer; "Not enough credits" also says the balance. */

@@ -1,4 +1,4 @@
-import type { IDataObject } from 'n8n-workflow';
+import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
 /** The answers /query gives, as far as the node reads them. */
 export function isBulk(answer: IDataObject | null): boolean {
@@ -82,4 +82,23 @@ export function simplifyBatch(answer: IDataObject, expectedCount?: number): IDat
 		results: results.map((r) => simplifyImage(r)),
 		skipped: skipped.map((s) => simplifyImage(s)),
 	};
+}
+
+export interface BulkOutputSettings {
+	mode: 'perImage' | 'perBatch';
+	simplify: boolean;
+	expectedCount?: number;
+}
+
+/** The entries of a bulk answer: analyzed images first, then the files the service skipped. */
+export function bulkEntries(answer: IDataObject): IDataObject[] {
+	return [...((answer.results as IDataObject[] | undefined) ?? []), ...((answer.skipped as IDataObject[] | undefined) ?? [])];
+}
+
+/** A bulk answer as output items: one per image (skipped files too), or one for the whole batch. */
+export function bulkOutput(answer: IDataObject, settings: BulkOutputSettings): INodeExecutionData[] {
+	if (settings.mode === 'perBatch') {
+		return [{ json: settings.simplify ? simplifyBatch(answer, settings.expectedCount) : answer }];
+	}
+	return bulkEntries(answer).map((entry) => ({ json: { batchId: answer.id, ...(settings.simplify ? simplifyImage(entry) : entry) } }));
 }

@@ -1,21 +1,25 @@
 import type { IDataObject } from 'n8n-workflow';
 
 import { pause } from '../helpers/pause';
+import { timing } from '../transport/timing';
 
 /** A /query answer: the document, or null when the id is unknown (the API answers HTTP 200 with `null`). */
 export type QueryAnswer = IDataObject | null;
 
 export interface Watch {
 	id: string;
-	/** What is awaited; timings are learned per phase ("result", "heatmap", "analysis", "bulk"). */
+	/** What is awaited ("result", "result+heatmap", "result+analysis", "bulk"); times are learned per phase. */
 	phase: string;
 	/** Whether this answer ends the wait (done, failed, unknown id, heatmap ready, ...). */
 	isFinished: (answer: QueryAnswer) => boolean;
-	/** When to give up (ms since epoch). */
+	/** When to give up (ms since the epoch). */
 	deadline: number;
-	/** When the awaited work started (the submission, or the moment the score was ready). */
-	since: number;
-	/** Ask at once, rather than after the phase's usual processing time (Get Result). */
+	/**
+	 * When this run submitted the document. Set: the first query goes out when such work usually finishes, and
+	 * what this document shows is learned. Unset (an ID from elsewhere, whose start is unknown): nothing is learned.
+	 */
+	submittedAt?: number;
+	/** For an ID from elsewhere: ask at once (Get Result) rather than after one interval (just asked). */
 	immediate?: boolean;
 	itemIndex?: number;
 }
@@ -28,6 +32,8 @@ export interface WaitOutcome {
 interface Entry extends Watch {
 	nextAt: number;
 	interval: number;
+	/** How many queries this watch has seen. */
+	asked: number;
 	/** When a query last found it unfinished. */
 	lastMissAt?: number;
 	inFlight: boolean;
@@ -35,14 +41,10 @@ interface Entry extends Watch {
 	reject: (e: unknown) => void;
 }
 
-/** First query after this long when nothing has been learned yet in this run (ms). */
-const FIRST_DELAY: Record<string, number> = { result: 1000, heatmap: 700, analysis: 1500, bulk: 1500 };
-const FIRST_INTERVAL = 200;
 /** Asking first slightly after the learned time: a miss costs a whole interval, a late hit only this. */
 const MARGIN = 50;
 /** A first query that already found it done says only "sooner than this": aim a little earlier next time. */
-const PROBE = 100;
-const MAX_INTERVAL = 5000;
+const EARLY_HIT_PULL = 100;
 const GROWTH = 1.3;
 const MAX_QUERIES_IN_FLIGHT = 8;
 
@@ -54,7 +56,9 @@ const MAX_QUERIES_IN_FLIGHT = 8;
  *
  * Learning: a document seen unfinished at t1 and finished at t2 finished around (t1 + t2) / 2; one finished at
  * its first query finished some time before it, so the estimate is pulled a little earlier. The first query of
- * the next document goes out at the median estimate plus a small margin.
+ * the next document goes out at the median estimate plus a small margin. While a phase has no estimate yet, one
+ * document probes and the others of that phase hold their first query until it has one, so that many documents
+ * started together do not all ask too early.
  */
 export class Poller {
 	private readonly entries = new Set<Entry>();
@@ -70,15 +74,12 @@ export class Poller {
 
 	wait(watch: Watch): Promise<WaitOutcome> {
 		return new Promise((resolve, reject) => {
-			const delay = watch.immediate ? 0 : this.firstDelay(watch.phase);
-			this.entries.add({
-				...watch,
-				nextAt: Math.max(Date.now(), watch.since + delay),
-				interval: FIRST_INTERVAL,
-				inFlight: false,
-				resolve,
-				reject,
-			});
+			const now = Date.now();
+			const nextAt =
+				watch.submittedAt !== undefined
+					? Math.max(now, watch.submittedAt + this.firstDelay(watch.phase))
+					: now + (watch.immediate ? 0 : timing.queryIntervalMs);
+			this.entries.add({ ...watch, nextAt, interval: timing.queryIntervalMs, asked: 0, inFlight: false, resolve, reject });
 			this.wake();
 			if (!this.running) void this.loop();
 		});
@@ -86,7 +87,7 @@ export class Poller {
 
 	private firstDelay(phase: string): number {
 		const seen = this.learned.get(phase);
-		if (!seen?.length) return FIRST_DELAY[phase] ?? 1000;
+		if (!seen?.length) return timing.firstQueryMs[phase] ?? timing.firstQueryMs.result;
 		const sorted = [...seen].sort((a, b) => a - b);
 		return Math.max(50, sorted[Math.floor(sorted.length / 2)] + MARGIN);
 	}
@@ -96,6 +97,22 @@ export class Poller {
 		seen.push(ms);
 		if (seen.length > 50) seen.shift();
 		this.learned.set(phase, seen);
+		// Those that held their first query for this estimate aim at it now.
+		const now = Date.now();
+		for (const e of this.entries) {
+			if (e.phase === phase && e.asked === 0 && !e.inFlight && e.submittedAt !== undefined) {
+				e.nextAt = Math.max(now, e.submittedAt + this.firstDelay(phase));
+			}
+		}
+	}
+
+	/** Whether a watch holds its first query because another of its phase is finding out how long it takes. */
+	private heldBack(e: Entry, now: number): boolean {
+		if (e.submittedAt === undefined || e.asked > 0 || this.learned.has(e.phase) || now >= e.deadline) return false;
+		for (const other of this.entries) {
+			if (other !== e && other.phase === e.phase && other.submittedAt !== undefined && (other.asked > 0 || other.inFlight)) return true;
+		}
+		return false;
 	}
 
 	private wake(): void {
@@ -112,16 +129,11 @@ export class Poller {
 					break;
 				}
 				const now = Date.now();
-				const idle = [...this.entries].filter((e) => !e.inFlight);
-				const due = idle.filter((e) => e.nextAt <= now);
-				const byId = new Map<string, Entry[]>();
-				for (const e of due) byId.set(e.id, [...(byId.get(e.id) ?? []), e]);
-				for (const [id, group] of byId) {
-					if (this.inFlight >= MAX_QUERIES_IN_FLIGHT) break;
-					void this.ask(id, group);
-				}
-				const waiting = [...this.entries].filter((e) => !e.inFlight);
-				const next = waiting.length ? Math.min(...waiting.map((e) => e.nextAt)) : now + 60_000;
+				const waiting = [...this.entries].filter((e) => !e.inFlight && !this.heldBack(e, now));
+				this.askDue(waiting.filter((e) => e.nextAt <= now));
+				const stillWaiting = waiting.filter((e) => !e.inFlight);
+				// Held watches wake with the query they wait for; a cap on queries in flight is checked again soon.
+				const next = stillWaiting.length ? Math.min(...stillWaiting.map((e) => e.nextAt)) : now + 60_000;
 				const napMs = Math.max(this.inFlight >= MAX_QUERIES_IN_FLIGHT ? 20 : 0, next - Date.now());
 				if (napMs > 0) await this.nap(napMs);
 			}
@@ -129,6 +141,16 @@ export class Poller {
 			this.failAll(error);
 		} finally {
 			this.running = false;
+		}
+	}
+
+	/** Sends one query per due id (watches on the same id share it), within the cap on queries in flight. */
+	private askDue(due: Entry[]): void {
+		const byId = new Map<string, Entry[]>();
+		for (const e of due) byId.set(e.id, [...(byId.get(e.id) ?? []), e]);
+		for (const [id, group] of byId) {
+			if (this.inFlight >= MAX_QUERIES_IN_FLIGHT) break;
+			void this.ask(id, group);
 		}
 	}
 
@@ -149,7 +171,10 @@ export class Poller {
 	}
 
 	private async ask(id: string, group: Entry[]): Promise<void> {
-		for (const e of group) e.inFlight = true;
+		for (const e of group) {
+			e.inFlight = true;
+			e.asked++;
+		}
 		this.inFlight++;
 		try {
 			const answer = await this.query(id, group[0].itemIndex);
@@ -158,9 +183,9 @@ export class Poller {
 				e.inFlight = false;
 				if (e.isFinished(answer)) {
 					this.entries.delete(e);
-					if (!e.immediate) {
-						const finishedAround = e.lastMissAt !== undefined ? (e.lastMissAt + now) / 2 : now - PROBE;
-						this.learn(e.phase, Math.max(0, finishedAround - e.since));
+					if (e.submittedAt !== undefined && answer !== null) {
+						const finishedAround = e.lastMissAt !== undefined ? (e.lastMissAt + now) / 2 : now - EARLY_HIT_PULL;
+						this.learn(e.phase, Math.max(0, finishedAround - e.submittedAt));
 					}
 					e.resolve({ answer, timedOut: false });
 				} else if (now >= e.deadline) {
@@ -169,7 +194,7 @@ export class Poller {
 				} else {
 					e.lastMissAt = now;
 					e.nextAt = Math.min(e.deadline, now + e.interval);
-					e.interval = Math.min(MAX_INTERVAL, e.interval * GROWTH);
+					e.interval = Math.min(timing.maxQueryIntervalMs, e.interval * GROWTH);
 				}
 			}
 		} catch (error) {

@@ -1,4 +1,5 @@
 // File names, types and sizes, checked before any request so that bad input spends no credit.
+import { InputProblem } from '../transport/errors';
 
 /** The PUT Content-Type for each extension the reference supports (exactly as the reference lists them). */
 export const CONTENT_TYPE_BY_EXT: Record<string, string> = {
@@ -46,16 +47,6 @@ export const MAX_IMAGES_PER_ZIP = 50;
 export const ZIP_IMAGE_EXTS = Object.keys(CONTENT_TYPE_BY_EXT).filter((e) => e !== 'pdf');
 
 export const SUPPORTED_LIST = 'JPG, JPEG, PNG, WebP, JFIF, HEIC, HEIF, AVIF, BMP, TIFF, TIF, GIF, SVG, PDF';
-
-/** A bad input: what is wrong, and how to fix it. */
-export class InputProblem extends Error {
-	constructor(
-		message: string,
-		readonly fix: string,
-	) {
-		super(message);
-	}
-}
 
 export function extensionOf(name: string): string {
 	const m = /\.([A-Za-z0-9]+)$/.exec(name);
@@ -119,7 +110,7 @@ function sameKind(sniffed: string, ext: string): boolean {
 	return CONTENT_TYPE_BY_EXT[sniffed] === CONTENT_TYPE_BY_EXT[ext];
 }
 
-function kb(bytes: number): string {
+function formatSize(bytes: number): string {
 	return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} KB`;
 }
 
@@ -145,7 +136,7 @@ export function checkImage(fileName: string, bytes: Buffer, allowPdf = true): st
 		throw new InputProblem(`The file "${fileName}" is too small (${bytes.length} bytes; at least 1 KB)`, 'Use a larger image, or check that the file was not truncated.');
 	}
 	if (bytes.length > MAX_IMAGE_BYTES) {
-		throw new InputProblem(`The file "${fileName}" is too large (${kb(bytes.length)}; at most 10 MB)`, 'Compress or resize the image first.');
+		throw new InputProblem(`The file "${fileName}" is too large (${formatSize(bytes.length)}; at most 10 MB)`, 'Compress or resize the image first.');
 	}
 	const sniffed = sniffExtension(bytes);
 	if (!sniffed) {

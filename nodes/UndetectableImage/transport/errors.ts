@@ -1,5 +1,5 @@
-import type { INode, JsonObject } from 'n8n-workflow';
-import { NodeApiError } from 'n8n-workflow';
+import type { IExecuteFunctions, INode, JsonObject } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 /** What a request was for, in the user's words: "requesting an upload URL", "submitting the image", ... */
 export type Purpose = string;
@@ -121,4 +121,67 @@ export function apiError(node: INode, e: ApiErrorInput): NodeApiError {
 
 function capitalise(s: string): string {
 	return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** A bad input: what is wrong, and how to fix it. Found before anything is sent, so it costs no credit. */
+export class InputProblem extends Error {
+	constructor(
+		message: string,
+		readonly fix: string,
+	) {
+		super(message);
+	}
+}
+
+/** The error for an item, as n8n shows it: what is wrong, how to fix it, which item. */
+export function itemError(n8n: IExecuteFunctions, error: unknown, itemIndex: number): NodeApiError | NodeOperationError {
+	if (error instanceof InputProblem) {
+		return new NodeOperationError(n8n.getNode(), error.message, { itemIndex, description: error.fix });
+	}
+	if (error instanceof NodeApiError || error instanceof NodeOperationError) {
+		if (error.context.itemIndex === undefined) error.context.itemIndex = itemIndex;
+		return error;
+	}
+	return new NodeOperationError(n8n.getNode(), error as Error, { itemIndex });
+}
+
+/** An error about a document or a bulk batch: keeps its ID, so Continue On Fail can hand it on. */
+export function documentError(
+	n8n: IExecuteFunctions,
+	message: string,
+	description: string,
+	ids: { documentId?: string; batchId?: string },
+	itemIndex?: number,
+): NodeOperationError {
+	const error = new NodeOperationError(n8n.getNode(), message, { itemIndex, description });
+	if (ids.documentId) error.context.documentId = ids.documentId;
+	if (ids.batchId) error.context.batchId = ids.batchId;
+	return error;
+}
+
+export function notFound(n8n: IExecuteFunctions, id: string, itemIndex?: number): NodeOperationError {
+	return documentError(
+		n8n,
+		`No document with ID ${id} was found`,
+		'Check the ID: it must come from a Detect or Bulk Detect run with the same API account. Results may also have expired.',
+		{ documentId: id },
+		itemIndex,
+	);
+}
+
+/** A document the service could not analyze. */
+export function failedDetection(n8n: IExecuteFunctions, id: string, reason: string, itemIndex?: number): NodeApiError {
+	const message = `Detection failed: ${reason}`;
+	const error = new NodeApiError(
+		n8n.getNode(),
+		{ message },
+		{
+			message,
+			description:
+				'The service could not analyze this image. Check that it is a valid, uncorrupted image in a supported format between 1 KB and 10 MB; contact Undetectable.AI support if it keeps failing.',
+			itemIndex,
+		},
+	);
+	error.context.documentId = id;
+	return error;
 }

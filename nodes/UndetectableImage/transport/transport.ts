@@ -1,6 +1,10 @@
 import type { IDataObject, IExecuteFunctions, IHttpRequestOptions } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import { DEFAULT_API_BASE_URL, DEFAULT_STORAGE_BASE_URL } from '../../../credentials/UndetectableImageApi.credentials';
 
 import { pause } from '../helpers/pause';
+import { timing } from './timing';
 
 import { apiError, hintFor, reasonFromBody, type Purpose } from './errors';
 
@@ -18,9 +22,8 @@ export interface ApiSettings {
  *   retry 429, 5xx, dropped connections and timeouts.
  * - `beforeAccepted`: repeating it could bill twice (/bulk-upload takes no id): retry only failures known to come
  *   before the server accepted the request (connection refused, 429, 503).
- * - `none`: never.
  */
-export type RetryPolicy = 'safe' | 'beforeAccepted' | 'none';
+export type RetryPolicy = 'safe' | 'beforeAccepted';
 
 export interface Call {
 	purpose: Purpose;
@@ -73,10 +76,8 @@ const NETWORK_WORDS: Record<string, string> = {
 const MAX_FAILURES = 6;
 /** 429s one call may meet: the API asked to slow down, which the gate does, so these get more patience. */
 const MAX_THROTTLES = 10;
-/** The longest the backoffs of one call may add up to (429 pauses are the API's to set, within MAX_RETRY_AFTER_MS). */
-const RETRY_BUDGET_MS = 120_000;
+/** The longest pause a 429 may ask for before the node gives up instead of waiting. */
 const MAX_RETRY_AFTER_MS = 120_000;
-const DEFAULT_TIMEOUT_MS = 30_000;
 
 /**
  * A rate-limit gate shared by every request of one node run. A 429 pauses them all until the time the API asked
@@ -122,12 +123,73 @@ export class RateGate {
 	}
 }
 
+/** The credential, checked once per run. */
+export async function readCredential(n8n: IExecuteFunctions): Promise<ApiSettings> {
+	const credential = await n8n.getCredentials(CREDENTIAL_TYPE);
+	const apiKey = String(credential.apiKey ?? '').trim();
+	if (!apiKey) {
+		throw new NodeOperationError(n8n.getNode(), 'The credential has no API key', {
+			description: 'Open the "Undetectable AI Image Detector API" credential and paste the key from the Undetectable.AI developer portal.',
+		});
+	}
+	const url = (name: string, value: unknown) => {
+		const text = String(value ?? '').trim().replace(/\/+$/, '');
+		const parsed = URL.canParse(text) ? new URL(text) : undefined;
+		if (parsed?.protocol === 'http:' || parsed?.protocol === 'https:') return text;
+		throw new NodeOperationError(n8n.getNode(), `The credential's ${name} "${text}" is not a valid URL`, {
+			description: `Set ${name} in the credential to a full http(s) address, or clear it to use the default.`,
+		});
+	};
+	return {
+		apiKey,
+		baseUrl: url('API Base URL', credential.baseUrl || DEFAULT_API_BASE_URL),
+		storageBaseUrl: url('Storage Base URL', credential.storageBaseUrl || DEFAULT_STORAGE_BASE_URL),
+	};
+}
+
+/** One attempt's result: an answer, or a failure before there was one. */
+interface Attempt {
+	reply?: Reply;
+	failure?: { code: string; sent: boolean };
+}
+
+/** The kinds of answer, as far as retrying is concerned. */
+type Verdict = 'ok' | 'refused' | 'throttled' | 'unavailable' | 'serverError' | 'notSent' | 'dropped' | 'cancelled';
+
+/**
+ * What each kind of answer leads to: whether it is sent again (`always`: the server did not take the request;
+ * `ifSafe`: only when repeating it cannot bill twice), and which budget the attempt uses up.
+ */
+const ON_VERDICT: Record<Exclude<Verdict, 'ok'>, { retry: 'never' | 'always' | 'ifSafe'; counts?: 'failures' | 'throttles' }> = {
+	refused: { retry: 'never' },
+	cancelled: { retry: 'never' },
+	throttled: { retry: 'always', counts: 'throttles' },
+	unavailable: { retry: 'always', counts: 'failures' },
+	notSent: { retry: 'always', counts: 'failures' },
+	serverError: { retry: 'ifSafe', counts: 'failures' },
+	dropped: { retry: 'ifSafe', counts: 'failures' },
+};
+
+/** Sorts one attempt into a verdict. */
+function classify(call: Call, attempt: Attempt): Verdict {
+	const { reply, failure } = attempt;
+	if (failure) {
+		if (failure.code === 'ERR_CANCELED') return 'cancelled';
+		return failure.sent ? 'dropped' : 'notSent';
+	}
+	const status = (reply as Reply).status;
+	if ((status >= 200 && status < 300) || call.accept?.includes(status)) return 'ok';
+	if (status === 429) return 'throttled';
+	if (!RETRY_STATUSES.has(status) || PERMANENT_REASONS.test(reasonFromBody((reply as Reply).body) ?? '')) return 'refused';
+	return status === 503 ? 'unavailable' : 'serverError';
+}
+
 /** The one way the node talks HTTP: credentials, retries, the rate-limit gate, timeouts, error mapping. */
 export class Transport {
 	readonly apiOrigin: string;
 
 	constructor(
-		private readonly fn: IExecuteFunctions,
+		private readonly n8n: IExecuteFunctions,
 		readonly settings: ApiSettings,
 		private readonly gate: RateGate,
 	) {
@@ -136,84 +198,72 @@ export class Transport {
 
 	/** Whether a URL is on the API host (where the key may go) rather than storage or anywhere else. */
 	isApiUrl(url: string): boolean {
-		try {
-			return new URL(url).origin === this.apiOrigin;
-		} catch {
-			return false;
-		}
+		return URL.canParse(url) && new URL(url).origin === this.apiOrigin;
 	}
 
 	get secrets(): string[] {
 		return [this.settings.apiKey];
 	}
 
+	/** Sends a call, and sends it again while its verdict and budgets allow; the answer, or the error a user reads. */
 	async send(call: Call): Promise<Reply> {
-		let waited = 0;
-		let failures = 0;
-		let throttles = 0;
-		const cancel = this.fn.getExecutionCancelSignal?.();
-		for (let attempt = 1; ; attempt++) {
+		const cancel = this.n8n.getExecutionCancelSignal?.();
+		const spent = { failures: 0, throttles: 0, waitedMs: 0 };
+		for (let attemptNumber = 1; ; attemptNumber++) {
 			if (!(await this.gate.acquire(cancel))) throw this.networkError(call, 'ERR_CANCELED', 'The execution was cancelled.');
-			let reply: Reply | undefined;
-			let failure: { code: string; sent: boolean } | undefined;
-			try {
-				reply = await this.sendOnce(call, attempt);
-			} catch (error) {
-				failure = this.networkFailure(error);
-			} finally {
-				this.gate.release(reply?.status === 429);
-			}
-
-			let retryIn: number | undefined;
-			if (reply?.status === 429) throttles++;
-			else if (failure || (reply && reply.status >= 500)) failures++;
-			const canRetry = failures < MAX_FAILURES && throttles < MAX_THROTTLES && call.retry !== 'none';
-			const permanent = reply !== undefined && PERMANENT_REASONS.test(reasonFromBody(reply.body) ?? '');
-			if (reply && RETRY_STATUSES.has(reply.status) && !call.accept?.includes(reply.status) && !permanent) {
-				const safeToRepeat =
-					call.retry === 'safe' || reply.status === 429 || reply.status === 503;
-				if (reply.status === 429) {
-					const asked = retryAfterMs(reply.headers['retry-after']);
-					const throttledFor = asked ?? backoff(attempt);
-					if (throttledFor > MAX_RETRY_AFTER_MS) {
-						throw this.error(call, reply, `The API asked to wait ${Math.round(throttledFor / 1000)} s before the next request, longer than the node waits.`);
-					}
-					this.gate.slowDown(throttledFor);
-					if (canRetry) retryIn = 0; // the gate holds this and every other request of the run
-				} else if (canRetry && safeToRepeat) {
-					retryIn = backoff(attempt);
-				}
-				if (retryIn === undefined) throw this.error(call, reply, `It still failed after ${attempt} attempts.`);
-			} else if (reply) {
-				if ((reply.status >= 200 && reply.status < 300) || call.accept?.includes(reply.status)) return reply;
-				throw this.error(call, reply);
-			} else if (failure) {
-				const safeToRepeat = call.retry === 'safe' || !failure.sent;
-				if (failure.code === 'ERR_CANCELED') throw this.networkError(call, failure.code, 'The execution was cancelled.');
-				if (!canRetry || !safeToRepeat) {
-					throw this.networkError(
-						call,
-						failure.code,
-						attempt > 1 ? `It still failed after ${attempt} attempts.` : undefined,
-						failure.sent && call.retry === 'beforeAccepted',
-					);
-				}
-				retryIn = backoff(attempt);
-			}
-
-			waited += retryIn ?? 0;
-			if (waited > RETRY_BUDGET_MS) {
-				if (reply) throw this.error(call, reply, `It still failed after ${attempt} attempts.`);
-				throw this.networkError(call, failure?.code ?? 'unknown', `It still failed after ${attempt} attempts.`);
-			}
-			if (retryIn) await pause(retryIn, cancel);
+			const attempt = await this.attempt(call, attemptNumber);
+			const verdict = classify(call, attempt);
+			if (verdict === 'ok') return attempt.reply as Reply;
+			const waitMs = this.retryWait(call, verdict, attempt, attemptNumber, spent);
+			await pause(waitMs, cancel);
 		}
+	}
+
+	/** One attempt through the rate gate; a 429 slows the gate down for every request of the run. */
+	private async attempt(call: Call, attemptNumber: number): Promise<Attempt> {
+		let result: Attempt;
+		try {
+			result = { reply: await this.sendOnce(call, attemptNumber) };
+		} catch (error) {
+			result = { failure: this.networkFailure(error) };
+		}
+		this.gate.release(result.reply?.status === 429);
+		return result;
+	}
+
+	/** How long to wait before the next attempt, or the error that ends the call (thrown). */
+	private retryWait(call: Call, verdict: Exclude<Verdict, 'ok'>, attempt: Attempt, attemptNumber: number, spent: { failures: number; throttles: number; waitedMs: number }): number {
+		const rule = ON_VERDICT[verdict];
+		if (rule.counts) spent[rule.counts]++;
+		const { reply, failure } = attempt;
+		const stillFailed = `It still failed after ${attemptNumber} attempts.`;
+		const giveUp = (extra?: string) =>
+			reply ? this.error(call, reply, extra) : this.networkError(call, failure?.code ?? 'ECONNRESET', extra, failure?.sent === true && call.retry === 'beforeAccepted');
+
+		if (verdict === 'cancelled') throw this.networkError(call, 'ERR_CANCELED', 'The execution was cancelled.');
+		if (rule.retry === 'never') throw giveUp();
+		const repeatable = rule.retry === 'always' || call.retry === 'safe';
+		const withinBudget = spent.failures < MAX_FAILURES && spent.throttles < MAX_THROTTLES;
+		if (!repeatable || !withinBudget) throw giveUp(reply || attemptNumber > 1 ? stillFailed : undefined);
+
+		let waitMs = backoff(attemptNumber);
+		if (verdict === 'throttled') {
+			const askedMs = retryAfterMs(reply?.headers['retry-after']) ?? waitMs;
+			if (askedMs > MAX_RETRY_AFTER_MS) {
+				throw giveUp(`The API asked to wait ${Math.round(askedMs / 1000)} s before the next request, longer than the node waits.`);
+			}
+			this.gate.slowDown(askedMs);
+			waitMs = 0; // the gate holds this and every other request of the run
+		}
+		spent.waitedMs += waitMs;
+		if (spent.waitedMs > timing.retryBudgetMs) throw giveUp(stillFailed);
+		return waitMs;
 	}
 
 	/** Turns an answer the caller does not accept into the error a user reads. */
 	error(call: Call, reply: Reply, extra?: string) {
 		const reason = reasonFromBody(Buffer.isBuffer(reply.body) ? undefined : reply.body);
-		return apiError(this.fn.getNode(), {
+		return apiError(this.n8n.getNode(), {
 			purpose: call.purpose,
 			status: reply.status,
 			reason,
@@ -233,7 +283,7 @@ export class Transport {
 			headers: { ...call.headers },
 			returnFullResponse: true,
 			ignoreHttpStatusErrors: true,
-			timeout: call.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+			timeout: call.timeoutMs ?? timing.requestTimeoutMs,
 			// A redirect must never carry the key to another host.
 			sendCredentialsOnCrossOriginRedirect: false,
 		};
@@ -245,8 +295,8 @@ export class Transport {
 			options.body = call.body;
 		}
 		const res = (toApi
-			? await this.fn.helpers.httpRequestWithAuthentication.call(this.fn, CREDENTIAL_TYPE, options)
-			: await this.fn.helpers.httpRequest({ ...options, abortSignal: this.fn.getExecutionCancelSignal?.() })) as {
+			? await this.n8n.helpers.httpRequestWithAuthentication.call(this.n8n, CREDENTIAL_TYPE, options)
+			: await this.n8n.helpers.httpRequest({ ...options, abortSignal: this.n8n.getExecutionCancelSignal?.() })) as {
 			statusCode: number;
 			headers: Record<string, string>;
 			body: unknown;
@@ -288,7 +338,7 @@ export class Transport {
 			: call.path !== undefined
 				? `Check the network and the API Base URL in the credential. ${hintFor(503, undefined)}`
 				: `Check that ${where} is reachable from n8n.`;
-		return apiError(this.fn.getNode(), { purpose: call.purpose, reason, hint, extra, itemIndex: call.itemIndex, secrets: this.secrets });
+		return apiError(this.n8n.getNode(), { purpose: call.purpose, reason, hint, extra, itemIndex: call.itemIndex, secrets: this.secrets });
 	}
 }
 
@@ -317,6 +367,6 @@ function retryAfterMs(value: string | undefined): number | undefined {
 
 /** Exponential backoff with jitter: about 0.5 s, 1 s, 2 s, 4 s, 8 s (each 50–100 % of that). */
 function backoff(attempt: number): number {
-	const ceiling = Math.min(10_000, 500 * 2 ** (attempt - 1));
+	const ceiling = Math.min(timing.backoffMaxMs, timing.backoffBaseMs * 2 ** (attempt - 1));
 	return Math.round(ceiling * (0.5 + Math.random() / 2));
 }

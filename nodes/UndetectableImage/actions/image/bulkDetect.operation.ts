@@ -1,11 +1,14 @@
 import type { IDataObject, INodeExecutionData, INodeProperties, IPairedItemData } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
 
-import { bulkCounts, isFinal, simplifyBatch, simplifyImage } from '../../api/output';
+import { submitZip, waitForBatch } from '../../api/handshake';
+import type { BulkOutputSettings } from '../../api/output';
+import { bulkEntries, bulkOutput, simplifyBatch, simplifyImage } from '../../api/output';
+import { readBinary } from '../../helpers/binary';
 import {
 	checkImage,
 	checkModel,
 	extensionOf,
-	InputProblem,
 	MAX_IMAGE_BYTES,
 	MAX_IMAGES_PER_ZIP,
 	MAX_ZIP_BYTES,
@@ -14,29 +17,26 @@ import {
 	sniffExtension,
 	ZIP_IMAGE_EXTS,
 } from '../../helpers/files';
-import { pool } from '../../helpers/pool';
 import { crc32, listZip, writeStoredZip, zipSize, type ZipEntryPlan } from '../../helpers/zip';
-import type { Operation, RunContext } from '../common';
+import { InputProblem } from '../../transport/errors';
+import type { Operation, OperationContext, Plan, WorkUnit } from '../operation';
+import { problemIn } from '../operation';
 import {
 	concurrencyOption,
-	deadlineFor,
-	documentError,
-	itemError,
+	deadlineFrom,
 	optionsOf,
 	optionsParameter,
 	outputModeParameter,
-	readBinary,
 	simplifyOption,
 	timeoutOption,
 	waitForResultParameter,
-} from '../common';
+} from './parameters';
 
-const show = { resource: ['image'], operation: ['bulkDetect'] };
 const DEFAULT_TIMEOUT = 900;
 /** ZIPs built from items are uploaded at most this many at a time (each may be up to 100 MB). */
 const MAX_ZIPS_IN_FLIGHT = 2;
 
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Bulk Source',
 		name: 'bulkSource',
@@ -50,7 +50,6 @@ export const description: INodeProperties[] = [
 			},
 		],
 		default: 'zip',
-		displayOptions: { show },
 	},
 	{
 		displayName: 'Input Binary Field',
@@ -59,11 +58,10 @@ export const description: INodeProperties[] = [
 		default: 'data',
 		required: true,
 		hint: 'The name of the binary property that holds the ZIP (or, from items, each image)',
-		displayOptions: { show },
 	},
-	waitForResultParameter(show, 'Whether to wait until every image is done. Off: the output is the batch ID, to fetch later with Get Result.'),
-	outputModeParameter(show),
-	optionsParameter(show, [
+	waitForResultParameter('Whether to wait until every image is done. Off: the output is the batch ID, to fetch later with Get Result.'),
+	outputModeParameter,
+	optionsParameter([
 		concurrencyOption,
 		{
 			displayName: 'Generate Analysis Details',
@@ -129,81 +127,55 @@ function skipReason(path: string, size: number): string | undefined {
 	return undefined;
 }
 
-// ---- Output ----------------------------------------------------------------------------------------------------
-
-export interface BulkOutputSettings {
-	mode: string;
-	simplify: boolean;
-	expectedCount?: number;
-}
-
-/** A bulk answer as output items: one per image (skipped files too), or one for the batch. */
-export function bulkOutput(answer: IDataObject, s: BulkOutputSettings): INodeExecutionData[] {
-	if (s.mode === 'perBatch') {
-		return [{ json: s.simplify ? simplifyBatch(answer, s.expectedCount) : answer }];
-	}
-	const batchId = answer.id;
-	const entries = [...((answer.results as IDataObject[]) ?? []), ...((answer.skipped as IDataObject[]) ?? [])];
-	return entries.map((r) => ({ json: { batchId, ...(s.simplify ? simplifyImage(r) : r) } }));
-}
-
-// ---- Waiting ---------------------------------------------------------------------------------------------------
-
-interface BulkWait {
+/** What one bulk request needs from the parameters (read from the first item when items are packed together). */
+interface BulkSettings {
+	body: IDataObject;
+	wait: boolean;
+	output: BulkOutputSettings;
+	partial: boolean;
 	deadline: number;
 	timeoutSeconds: number;
-	since: number;
-	partial: boolean;
-	expectedCount?: number;
-	itemIndex?: number;
 }
 
-/** Waits for a batch; on timeout, either its partial answer (`partial`) or an error that says how far it got. */
-async function waitForBatch(run: RunContext, id: string, w: BulkWait): Promise<IDataObject> {
-	const { fn, poller } = run;
-	const outcome = await poller.wait({
-		id,
-		phase: 'bulk',
-		isFinished: (a) => a === null || isFinal(a.status),
-		deadline: w.deadline,
-		since: w.since,
-		itemIndex: w.itemIndex,
-	});
-	const answer = outcome.answer;
-	if (answer === null) {
-		throw documentError(fn, `Bulk batch ${id} was not found`, 'The service did not keep the batch it accepted. Run the node again.', id, w.itemIndex);
-	}
-	if (outcome.timedOut && !w.partial) {
-		const c = bulkCounts(answer, w.expectedCount);
-		throw documentError(
-			fn,
-			`Timed out after ${w.timeoutSeconds} s waiting for bulk batch ${id}: ${c.done + c.failed} of ${c.expectedCount} images finished`,
-			`Raise the "Timeout (Seconds)" option (now ${w.timeoutSeconds}), turn on "Return Partial Results on Timeout", or fetch the batch later with Get Result and Document ID ${id}.`,
-			id,
-			w.itemIndex,
-		);
-	}
-	if (answer.status === 'failed') {
-		throw documentError(fn, `Bulk batch ${id} failed`, 'The service could not complete this batch. Check the images, then run the node again.', id, w.itemIndex);
-	}
-	return answer;
+function settingsOf(context: OperationContext, itemIndex: number): BulkSettings {
+	const options = optionsOf(context.n8n, itemIndex);
+	return {
+		body: bulkBody(options),
+		wait: context.n8n.getNodeParameter('waitForResult', itemIndex, true) as boolean,
+		output: { mode: context.n8n.getNodeParameter('outputMode', itemIndex, 'perImage') as 'perImage' | 'perBatch', simplify: options.simplify !== false },
+		partial: options.returnPartialResults === true,
+		...deadlineFrom(options, DEFAULT_TIMEOUT),
+	};
+}
+
+/** Submits one ZIP and, when asked, waits for the batch: its answer, or a pending one that names the batch. */
+async function detectZip(context: OperationContext, zip: { bytes: Buffer; fileName: string; imageCount: number }, settings: BulkSettings, itemIndex: number) {
+	const { batchId, expectedCount, submittedAt } = await submitZip(context.api, zip, settings.body, itemIndex);
+	if (!settings.wait) return { batchId, expectedCount, answer: undefined };
+	const answer = await waitForBatch(context, batchId, { ...settings, submittedAt, expectedCount, itemIndex });
+	return { batchId, expectedCount, answer };
 }
 
 // ---- From one ZIP per item -------------------------------------------------------------------------------------
 
-async function loadZip(run: RunContext, itemIndex: number): Promise<{ bytes: Buffer; fileName: string; imageCount: number }> {
-	const { fn } = run;
-	const property = String(fn.getNodeParameter('binaryPropertyName', itemIndex, 'data')).trim();
-	const { meta, bytes } = await readBinary(
-		fn,
-		itemIndex,
-		property,
-		'Put a node that reads the ZIP before this one, or use Bulk Source "Images From Items" to let the node build the ZIPs.',
-	);
+const ZIP_HINT = 'Put a node that reads the ZIP before this one, or use Bulk Source "Images From Items" to let the node build the ZIPs.';
+
+/** An item's ZIP, checked as the service would: readable, at most 100 MB, 1 to 50 images it would analyze. */
+async function loadZip(context: OperationContext, itemIndex: number): Promise<{ bytes: Buffer; fileName: string; imageCount: number }> {
+	const property = String(context.n8n.getNodeParameter('binaryPropertyName', itemIndex, 'data')).trim();
+	const { meta, bytes } = await readBinary(context.n8n, itemIndex, property, ZIP_HINT);
+	checkZipFile(bytes, meta.fileName ?? property);
+	const imageCount = countImages(bytes);
+	let fileName = normaliseFileName(meta.fileName, 'application/zip', 'images');
+	if (extensionOf(fileName) !== 'zip') fileName = `${fileName.replace(/\.[^.]*$/, '')}.zip`;
+	return { bytes, fileName, imageCount };
+}
+
+function checkZipFile(bytes: Buffer, name: string): void {
 	if (sniffExtension(bytes) !== 'zip') {
 		throw new InputProblem(
-			`The file "${meta.fileName ?? property}" is not a ZIP`,
-			'Bulk Source "ZIP File" needs a .zip of images. For single images, use Bulk Source "Images From Items" or Detect Image.',
+			`The file "${name}" is not a ZIP`,
+			'Bulk Source "ZIP File" needs a .zip of images. For single images, use Bulk Source "Images From Items" or Detect.',
 		);
 	}
 	if (bytes.length > MAX_ZIP_BYTES) {
@@ -212,10 +184,13 @@ async function loadZip(run: RunContext, itemIndex: number): Promise<{ bytes: Buf
 			'Split it into several ZIPs, or use Bulk Source "Images From Items", which splits for you.',
 		);
 	}
+}
+
+/** How many entries of the ZIP the service would analyze; none, or more than 50, is a problem. */
+function countImages(bytes: Buffer): number {
 	const listing = listZip(bytes);
 	if (!listing) throw new InputProblem('The ZIP cannot be read (its directory is missing or damaged)', 'Create the ZIP again.');
-	const files = listing.filter((e) => !e.directory);
-	const reasons = files.map((e) => ({ name: e.name, why: skipReason(e.name, e.size) }));
+	const reasons = listing.filter((e) => !e.directory).map((e) => ({ name: e.name, why: skipReason(e.name, e.size) }));
 	const valid = reasons.filter((r) => !r.why).length;
 	if (valid > MAX_IMAGES_PER_ZIP) {
 		throw new InputProblem(
@@ -230,37 +205,16 @@ async function loadZip(run: RunContext, itemIndex: number): Promise<{ bytes: Buf
 			'Use JPG, PNG, WebP, HEIC, HEIF, AVIF, BMP, TIFF, GIF or SVG files between 1 KB and 10 MB; no PDF, no hidden files.',
 		);
 	}
-	let fileName = normaliseFileName(meta.fileName, 'application/zip', 'images');
-	if (extensionOf(fileName) !== 'zip') fileName = `${fileName.replace(/\.[^.]*$/, '')}.zip`;
-	return { bytes, fileName, imageCount: valid };
+	return valid;
 }
 
-async function execute(run: RunContext, itemIndex: number): Promise<INodeExecutionData[]> {
-	const { fn, api } = run;
-	const options = optionsOf(fn, itemIndex);
-	const body = bulkBody(options);
-	const mode = fn.getNodeParameter('outputMode', itemIndex, 'perImage') as string;
-	const { deadline, timeoutSeconds } = deadlineFor(options, DEFAULT_TIMEOUT);
-
-	let zip: { bytes: Buffer; fileName: string; imageCount: number } | undefined = await loadZip(run, itemIndex);
+async function detectZipItem(context: OperationContext, itemIndex: number): Promise<INodeExecutionData[]> {
+	const settings = settingsOf(context, itemIndex);
+	const zip = await loadZip(context, itemIndex);
 	const { fileName, imageCount } = zip;
-	const presigned = await api.presign(fileName, itemIndex);
-	await api.upload(presigned.presignedUrl, zip.bytes, 'application/zip', itemIndex);
-	zip = undefined;
-	const since = Date.now();
-	const batch = await api.bulkUpload({ ...body, url: api.storageUrl(presigned.filePath) }, imageCount, itemIndex);
-	if (!fn.getNodeParameter('waitForResult', itemIndex, true)) {
-		return [{ json: { batchId: batch.id, status: 'pending', expectedCount: batch.expectedCount ?? imageCount, fileName } }];
-	}
-	const answer = await waitForBatch(run, batch.id, {
-		deadline,
-		timeoutSeconds,
-		since,
-		partial: options.returnPartialResults === true,
-		expectedCount: batch.expectedCount,
-		itemIndex,
-	});
-	return bulkOutput(answer, { mode, simplify: options.simplify !== false, expectedCount: batch.expectedCount });
+	const { batchId, expectedCount, answer } = await detectZip(context, zip, settings, itemIndex);
+	if (!answer) return [{ json: { batchId, status: 'pending', expectedCount: expectedCount ?? imageCount, fileName } }];
+	return bulkOutput(answer, { ...settings.output, expectedCount });
 }
 
 // ---- From the images of all input items ------------------------------------------------------------------------
@@ -269,14 +223,18 @@ interface PlannedImage extends ZipEntryPlan {
 	itemIndex: number;
 }
 
+/** A unit of Bulk Detect: one item's ZIP, or (from items) the images packed into one ZIP. */
+interface BulkUnit extends WorkUnit {
+	images?: PlannedImage[];
+}
+
 /** Splits images into ZIPs of at most 50 images and 100 MB, with unique names inside each. */
-function planZips(images: PlannedImage[]): PlannedImage[][] {
-	const zips: PlannedImage[][] = [];
-	let current: PlannedImage[] = [];
+export function packIntoZips<T extends ZipEntryPlan>(images: T[]): T[][] {
+	const zips: T[][] = [];
+	let current: T[] = [];
 	let names = new Set<string>();
 	for (const image of images) {
-		const next = [...current, image];
-		if (current.length && (current.length >= MAX_IMAGES_PER_ZIP || zipSize(next) > MAX_ZIP_BYTES)) {
+		if (current.length && (current.length >= MAX_IMAGES_PER_ZIP || zipSize([...current, image]) > MAX_ZIP_BYTES)) {
 			zips.push(current);
 			current = [];
 			names = new Set();
@@ -290,91 +248,89 @@ function planZips(images: PlannedImage[]): PlannedImage[][] {
 	return zips;
 }
 
-function takesAllItems(run: RunContext): boolean {
-	return run.fn.getNodeParameter('bulkSource', 0, 'zip') === 'items';
-}
-
-async function executeAll(run: RunContext, itemIndexes: number[]): Promise<Map<number, INodeExecutionData[] | Error>> {
-	const { fn, api } = run;
-	const out = new Map<number, INodeExecutionData[] | Error>();
-	const options = optionsOf(fn, 0);
-	const body = bulkBody(options);
-	const mode = fn.getNodeParameter('outputMode', 0, 'perImage') as string;
-	const wait = fn.getNodeParameter('waitForResult', 0, true) as boolean;
-	const simplify = options.simplify !== false;
-	const { deadline, timeoutSeconds } = deadlineFor(options, DEFAULT_TIMEOUT);
-	const property = String(fn.getNodeParameter('binaryPropertyName', 0, 'data')).trim();
-
-	// 1. Check every image before anything is uploaded: what the server would skip is reported here, per item.
+/** Checks every image before anything is uploaded (what the service would skip is reported per item), then packs them. */
+async function planFromItems(context: OperationContext, itemIndexes: number[]): Promise<Plan<BulkUnit>> {
+	const { n8n } = context;
+	const problems = new Map<number, Error>();
+	// The options hold for every item's image: a bad one is every item's problem.
+	const optionsProblem = await problemIn(n8n, async () => settingsOf(context, 0));
+	if (optionsProblem) return { units: [], problems: new Map(itemIndexes.map((itemIndex) => [itemIndex, optionsProblem])) };
+	const property = String(n8n.getNodeParameter('binaryPropertyName', 0, 'data')).trim();
 	const planned: PlannedImage[] = [];
 	for (const itemIndex of itemIndexes) {
-		try {
-			const { meta, bytes } = await readBinary(fn, itemIndex, property, 'Every input item needs its image in a binary property; put a node that reads the images before this one.');
+		const problem = await problemIn(n8n, async () => {
+			const { meta, bytes } = await readBinary(n8n, itemIndex, property, 'Every input item needs its image in a binary property; put a node that reads the images before this one.');
 			const name = normaliseFileName(meta.fileName, meta.mimeType, `image-${itemIndex}`);
 			checkImage(name, bytes, false);
 			planned.push({ itemIndex, name, size: bytes.length, crc: crc32(bytes) });
-		} catch (error) {
-			// Without Continue On Fail, one bad image stops the run before any credit is spent.
-			if (!fn.continueOnFail()) throw itemError(fn, error, itemIndex);
-			out.set(itemIndex, itemError(fn, error, itemIndex));
-		}
+		});
+		if (problem) problems.set(itemIndex, problem);
 	}
+	const units = packIntoZips(planned).map((images) => ({ itemIndexes: images.map((image) => image.itemIndex), images }));
+	const concurrency = Math.min(MAX_ZIPS_IN_FLIGHT, Number(optionsOf(n8n, 0).concurrency ?? 5) || 1);
+	return { units, problems, concurrency };
+}
 
-	// 2. One bulk request per ZIP of up to 50 images / 100 MB.
-	await pool(planZips(planned), Math.min(MAX_ZIPS_IN_FLIGHT, Number(options.concurrency ?? 5) || 1), async (images) => {
-		const first = images[0].itemIndex;
-		try {
-			// The ZIP is written straight into one buffer, reading each image again: never two copies of them all.
-			let zip: Buffer | undefined = await writeStoredZip(images, (k) => fn.helpers.getBinaryDataBuffer(images[k].itemIndex, property));
-			const presigned = await api.presign(`images-${first}.zip`, first);
-			await api.upload(presigned.presignedUrl, zip, 'application/zip', first);
-			zip = undefined;
-			const since = Date.now();
-			const batch = await api.bulkUpload({ ...body, url: api.storageUrl(presigned.filePath) }, images.length, first);
-			let answer: IDataObject;
-			if (wait) {
-				answer = await waitForBatch(run, batch.id, {
-					deadline,
-					timeoutSeconds,
-					since,
-					partial: options.returnPartialResults === true,
-					expectedCount: batch.expectedCount,
-					itemIndex: first,
-				});
-			} else {
-				answer = {
-					id: batch.id,
-					status: 'pending',
-					results: images.map((img) => ({ id: null, status: 'pending', result: null, result_details: null, filename: img.name })),
-					skipped: [],
-				};
-			}
-			distribute(out, images, answer, { mode, simplify, expectedCount: batch.expectedCount });
-		} catch (error) {
-			for (const img of images) out.set(img.itemIndex, itemError(fn, error, img.itemIndex));
-		}
+async function detectPackedImages(context: OperationContext, images: PlannedImage[]): Promise<Map<number, INodeExecutionData[]>> {
+	const { n8n } = context;
+	const settings = settingsOf(context, 0);
+	const property = String(n8n.getNodeParameter('binaryPropertyName', 0, 'data')).trim();
+	const first = images[0].itemIndex;
+	// The ZIP is written straight into one buffer, reading each image again: never two copies of them all.
+	const bytes = await writeStoredZip(images, (k) => n8n.helpers.getBinaryDataBuffer(images[k].itemIndex, property));
+	const { batchId, expectedCount, answer } = await detectZip(context, { bytes, fileName: `images-${first}.zip`, imageCount: images.length }, settings, first);
+	const batch = answer ?? {
+		id: batchId,
+		status: 'pending',
+		results: images.map((image) => ({ id: null, status: 'pending', result: null, result_details: null, filename: image.name })),
+		skipped: [],
+	};
+	return distribute(images, batch, { ...settings.output, expectedCount });
+}
+
+/** Hands each image's result back to the input item it came from. */
+function distribute(images: PlannedImage[], answer: IDataObject, settings: BulkOutputSettings): Map<number, INodeExecutionData[]> {
+	const out = new Map<number, INodeExecutionData[]>();
+	if (settings.mode === 'perBatch') {
+		const pairedItem: IPairedItemData[] = images.map((image) => ({ item: image.itemIndex }));
+		out.set(images[0].itemIndex, [{ json: settings.simplify ? simplifyBatch(answer, settings.expectedCount) : answer, pairedItem }]);
+		for (const image of images.slice(1)) out.set(image.itemIndex, []);
+		return out;
+	}
+	const byName = new Map(bulkEntries(answer).map((entry) => [String(entry.filename ?? '').toLowerCase(), entry]));
+	images.forEach((image, k) => {
+		// By name first (the ZIP's names are unique and already safe); by position if the server renamed it.
+		const entry = byName.get(image.name.toLowerCase()) ?? (answer.results as IDataObject[] | undefined)?.[k];
+		const json: IDataObject = entry
+			? { batchId: answer.id, ...(settings.simplify ? simplifyImage(entry, image.name) : entry) }
+			: { batchId: answer.id, status: 'failed', fileName: image.name, error: 'The service did not report this image' };
+		out.set(image.itemIndex, [{ json }]);
 	});
 	return out;
 }
 
-/** Hands each image's result back to the input item it came from. */
-function distribute(out: Map<number, INodeExecutionData[] | Error>, images: PlannedImage[], answer: IDataObject, s: BulkOutputSettings) {
-	if (s.mode === 'perBatch') {
-		const pairedItem: IPairedItemData[] = images.map((img) => ({ item: img.itemIndex }));
-		out.set(images[0].itemIndex, [{ json: s.simplify ? simplifyBatch(answer, s.expectedCount) : answer, pairedItem }]);
-		for (const img of images.slice(1)) out.set(img.itemIndex, []);
-		return;
-	}
-	const entries = [...((answer.results as IDataObject[]) ?? []), ...((answer.skipped as IDataObject[]) ?? [])];
-	const byName = new Map(entries.map((e) => [String(e.filename ?? '').toLowerCase(), e]));
-	images.forEach((img, k) => {
-		// By name first (the ZIP's names are unique and already safe); by position if the server renamed it.
-		const entry = byName.get(img.name.toLowerCase()) ?? (answer.results as IDataObject[])?.[k];
-		const json: IDataObject = entry
-			? { batchId: answer.id, ...(s.simplify ? simplifyImage(entry, img.name) : entry) }
-			: { batchId: answer.id, status: 'failed', fileName: img.name, error: 'The service did not report this image' };
-		out.set(img.itemIndex, [{ json }]);
-	});
-}
+// ---- The operation ---------------------------------------------------------------------------------------------
 
-export const bulkDetect: Operation = { description, execute, takesAllItems, executeAll };
+const fromItems = (context: OperationContext) => context.n8n.getNodeParameter('bulkSource', 0, 'zip') === 'items';
+
+export const bulkDetect: Operation<BulkUnit> = {
+	description: updateDisplayOptions({ show: { resource: ['image'], operation: ['bulkDetect'] } }, properties),
+	async plan(context, itemIndexes) {
+		if (fromItems(context)) return await planFromItems(context, itemIndexes);
+		const problems = new Map<number, Error>();
+		const units: BulkUnit[] = [];
+		for (const itemIndex of itemIndexes) {
+			const problem = await problemIn(context.n8n, async () => {
+				settingsOf(context, itemIndex);
+				await loadZip(context, itemIndex);
+			});
+			if (problem) problems.set(itemIndex, problem);
+			else units.push({ itemIndexes: [itemIndex] });
+		}
+		return { units, problems };
+	},
+	async execute(context, unit) {
+		if (unit.images) return await detectPackedImages(context, unit.images);
+		return new Map([[unit.itemIndexes[0], await detectZipItem(context, unit.itemIndexes[0])]]);
+	},
+};

@@ -1,29 +1,31 @@
 import type { IDataObject, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
 
-import { simplifyImage } from '../../api/output';
-import { checkDocumentId, checkHttpUrl, checkImage, checkModel, InputProblem, normaliseFileName } from '../../helpers/files';
-import type { Operation, RunContext } from '../common';
+import type { ImageUpload } from '../../api/handshake';
+import { fetchAsset, submitImage, waitForImage } from '../../api/handshake';
+import { failureReason, simplifyImage } from '../../api/output';
+import { readBinary } from '../../helpers/binary';
+import { checkDocumentId, checkHttpUrl, checkImage, checkModel, normaliseFileName } from '../../helpers/files';
+import { failedDetection, InputProblem } from '../../transport/errors';
+import type { OperationContext } from '../operation';
+import { perItem } from '../operation';
 import {
 	concurrencyOption,
-	deadlineFor,
-	fetchAssetFile,
-	failedDetection,
+	deadlineFrom,
 	optionsOf,
 	optionsParameter,
-	readBinary,
 	simplifyOption,
 	timeoutOption,
 	waitForAnalysisOption,
-	waitForDocument,
 	waitForHeatmapOption,
 	waitForResultParameter,
-} from '../common';
+} from './parameters';
 
-const show = { resource: ['image'], operation: ['detect'] };
 const DEFAULT_TIMEOUT = 300;
+const NO_BINARY_HINT =
+	'The item has no binary data at all. Put a node that reads or downloads the image (Read/Write Files from Disk, HTTP Request, Google Drive, ...) before this one, or use Input Source "Image URL".';
 
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Input Source',
 		name: 'inputSource',
@@ -33,7 +35,6 @@ export const description: INodeProperties[] = [
 			{ name: 'Image URL', value: 'url', description: 'An image on the web; the node downloads it, then uploads it' },
 		],
 		default: 'binary',
-		displayOptions: { show },
 	},
 	{
 		displayName: 'Input Binary Field',
@@ -42,7 +43,7 @@ export const description: INodeProperties[] = [
 		default: 'data',
 		required: true,
 		hint: 'The name of the binary property that holds the image',
-		displayOptions: { show: { ...show, inputSource: ['binary'] } },
+		displayOptions: { show: { inputSource: ['binary'] } },
 	},
 	{
 		displayName: 'Image URL',
@@ -52,13 +53,12 @@ export const description: INodeProperties[] = [
 		required: true,
 		placeholder: 'https://example.com/photo.jpg',
 		description: 'The address of the image to check',
-		displayOptions: { show: { ...show, inputSource: ['url'] } },
+		displayOptions: { show: { inputSource: ['url'] } },
 	},
 	waitForResultParameter(
-		show,
 		'Whether to wait until the score is ready. Off: the item is the document ID with status "pending", to fetch later with Get Result.',
 	),
-	optionsParameter(show, [
+	optionsParameter([
 		concurrencyOption,
 		{
 			displayName: 'Document ID',
@@ -149,12 +149,6 @@ export const description: INodeProperties[] = [
 	]),
 ];
 
-interface DetectInput {
-	bytes: Buffer;
-	fileName: string;
-	contentType: string;
-}
-
 /** The /detect body from the options, checked before anything is sent. */
 function detectBody(options: IDataObject): IDataObject {
 	const body: IDataObject = {
@@ -180,77 +174,73 @@ function detectBody(options: IDataObject): IDataObject {
 	return body;
 }
 
-/** The image of one item, from its binary property or its URL, checked against the reference's limits. */
-async function loadImage(run: RunContext, itemIndex: number, options: IDataObject): Promise<DetectInput> {
-	const { fn, api } = run;
+const fromUrl = (context: OperationContext, itemIndex: number) => context.n8n.getNodeParameter('inputSource', itemIndex, 'binary') === 'url';
+
+/** The image of an item's binary property, named and checked against the reference's limits. */
+async function imageFromBinary(context: OperationContext, itemIndex: number, options: IDataObject): Promise<ImageUpload> {
+	const property = String(context.n8n.getNodeParameter('binaryPropertyName', itemIndex, 'data')).trim();
+	const { meta, bytes } = await readBinary(context.n8n, itemIndex, property, NO_BINARY_HINT);
 	const override = String(options.fileName ?? '').trim();
-	if (fn.getNodeParameter('inputSource', itemIndex, 'binary') === 'url') {
-		const url = checkHttpUrl(fn.getNodeParameter('imageUrl', itemIndex, ''));
-		const reply = await api.download(url, 'downloading the image from its URL', itemIndex);
-		const bytes = Buffer.isBuffer(reply.body) ? reply.body : Buffer.from(JSON.stringify(reply.body ?? ''));
-		const mime = reply.headers['content-type'];
-		const fileName = normaliseFileName(override || new URL(url).pathname, override ? undefined : mime);
-		return { bytes, fileName, contentType: checkImage(fileName, bytes) };
-	}
-	const property = String(fn.getNodeParameter('binaryPropertyName', itemIndex, 'data')).trim();
-	const { meta, bytes } = await readBinary(
-		fn,
-		itemIndex,
-		property,
-		'The item has no binary data at all. Put a node that reads or downloads the image (Read/Write Files from Disk, HTTP Request, Google Drive, ...) before this one, or use Input Source "Image URL".',
-	);
 	const fileName = normaliseFileName(override || meta.fileName, override ? undefined : meta.mimeType);
 	return { bytes, fileName, contentType: checkImage(fileName, bytes) };
 }
 
-export async function execute(run: RunContext, itemIndex: number): Promise<INodeExecutionData[]> {
-	const { fn, api } = run;
-	const options = optionsOf(fn, itemIndex);
+/** The image at the item's Image URL, downloaded (with no key of any kind) and checked. */
+async function imageFromUrl(context: OperationContext, itemIndex: number, options: IDataObject): Promise<ImageUpload> {
+	const url = checkHttpUrl(context.n8n.getNodeParameter('imageUrl', itemIndex, ''));
+	const reply = await context.api.download(url, 'downloading the image from its URL', itemIndex);
+	const bytes = Buffer.isBuffer(reply.body) ? reply.body : Buffer.from(JSON.stringify(reply.body ?? ''));
+	const override = String(options.fileName ?? '').trim();
+	const fileName = normaliseFileName(override || new URL(url).pathname, override ? undefined : reply.headers['content-type']);
+	return { bytes, fileName, contentType: checkImage(fileName, bytes) };
+}
+
+/** Everything about an item that can be checked before anything is sent for any item. */
+async function check(context: OperationContext, itemIndex: number): Promise<void> {
+	const options = optionsOf(context.n8n, itemIndex);
+	detectBody(options);
+	deadlineFrom(options, DEFAULT_TIMEOUT);
+	if (fromUrl(context, itemIndex)) checkHttpUrl(context.n8n.getNodeParameter('imageUrl', itemIndex, ''));
+	else await imageFromBinary(context, itemIndex, options);
+}
+
+async function run(context: OperationContext, itemIndex: number): Promise<INodeExecutionData[]> {
+	const { n8n, api } = context;
+	const options = optionsOf(n8n, itemIndex);
 	const body = detectBody(options);
-	const { deadline, timeoutSeconds } = deadlineFor(options, DEFAULT_TIMEOUT);
-	const wait = fn.getNodeParameter('waitForResult', itemIndex, true) as boolean;
-
-	// The handshake. The image's bytes live only until the upload is done.
-	let image: DetectInput | undefined = await loadImage(run, itemIndex, options);
-	const { fileName } = image;
-	const presigned = await api.presign(fileName, itemIndex);
-	await api.upload(presigned.presignedUrl, image.bytes, image.contentType, itemIndex);
-	image = undefined;
-	const since = Date.now();
-	const id = await api.detect({ ...body, url: api.storageUrl(presigned.filePath) }, itemIndex);
-
-	if (!wait) return [{ json: { id, status: 'pending', fileName } }];
+	const { deadline, timeoutSeconds } = deadlineFrom(options, DEFAULT_TIMEOUT);
+	const load = fromUrl(context, itemIndex) ? imageFromUrl : imageFromBinary;
+	const { id, submittedAt, fileName } = await submitImage(api, await load(context, itemIndex, options), body, itemIndex);
+	if (!n8n.getNodeParameter('waitForResult', itemIndex, true)) return [{ json: { id, status: 'pending', fileName } }];
 
 	const downloadHeatmap = options.downloadHeatmap === true;
 	const settings = {
 		deadline,
 		timeoutSeconds,
-		since,
+		submittedAt,
 		waitForHeatmap: options.waitForHeatmap === true || downloadHeatmap,
 		waitForAnalysis: options.waitForAnalysis === true,
 		itemIndex,
 		label: fileName,
 	};
-	const answer = await waitForDocument(run, id, settings);
-	if (answer.status === 'failed') throw failedDetection(fn, answer, itemIndex);
+	const answer = await waitForImage(context, id, settings);
+	if (answer.status === 'failed') throw failedDetection(n8n, id, failureReason(answer), itemIndex);
 
 	const json = options.simplify === false ? answer : simplifyImage(answer, fileName);
 	// The checked image rides along, so a storage node after this one can file it by its verdict.
-	const out: INodeExecutionData = { json, binary: { ...fn.getInputData()[itemIndex].binary } };
+	const output: INodeExecutionData = { json, binary: { ...n8n.getInputData()[itemIndex].binary } };
 	if (downloadHeatmap) {
-		const file = await fetchAssetFile(run, 'heatmap', id, settings, answer).catch((error: Error) => error);
-		if (file instanceof NodeOperationError && file.context.noAsset) {
-			// The heatmap is optional: an image without one keeps its verdict, and says why it has no file.
-			json.heatmapError = file.message;
-		} else if (file instanceof Error) {
-			throw file;
-		} else {
+		const heatmap = await fetchAsset(context, 'heatmap', id, settings, answer);
+		if (heatmap.found) {
 			const property = String(options.heatmapBinaryPropertyName || 'heatmap');
-			out.binary![property] = await fn.helpers.prepareBinaryData(file.bytes, file.fileName, file.mimeType);
+			output.binary![property] = await n8n.helpers.prepareBinaryData(heatmap.bytes, heatmap.fileName, heatmap.mimeType);
+		} else {
+			// The heatmap is optional: an image without one keeps its verdict, and says why it has no file.
+			json.heatmapError = heatmap.reason;
 		}
 	}
-	if (!Object.keys(out.binary!).length) delete out.binary;
-	return [out];
+	if (!Object.keys(output.binary!).length) delete output.binary;
+	return [output];
 }
 
-export const detect: Operation = { description, execute };
+export const detect = perItem(updateDisplayOptions({ show: { resource: ['image'], operation: ['detect'] } }, properties), run, check);

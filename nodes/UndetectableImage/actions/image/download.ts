@@ -1,17 +1,21 @@
-import type { INodeExecutionData, INodeProperties } from 'n8n-workflow';
+// Download Heatmap and Download Preview: the same operation but for the kind of file.
+import type { INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
 
 import type { AssetKind } from '../../api/client';
+import { fetchAsset } from '../../api/handshake';
 import { checkDocumentId } from '../../helpers/files';
-import type { RunContext } from '../common';
-import { concurrencyOption, deadlineFor, documentIdParameter, fetchAssetFile, optionsOf, optionsParameter, timeoutOption } from '../common';
+import { documentError } from '../../transport/errors';
+import type { Operation } from '../operation';
+import { perItem } from '../operation';
+import { concurrencyOption, deadlineFrom, documentIdParameter, optionsOf, optionsParameter, timeoutOption } from './parameters';
 
 const DEFAULT_TIMEOUT = 120;
 
-/** The parameters of Download Heatmap and Download Preview: the same but for the operation's name. */
-export function assetDescription(kind: AssetKind): INodeProperties[] {
-	const show = { resource: ['image'], operation: [kind === 'heatmap' ? 'downloadHeatmap' : 'downloadPreview'] };
-	return [
-		documentIdParameter(show, `The ID of one image (from Detect Image or Bulk Detect) whose ${kind} to download`),
+export function downloadOperation(kind: AssetKind): Operation {
+	const operation = kind === 'heatmap' ? 'downloadHeatmap' : 'downloadPreview';
+	const properties: INodeProperties[] = [
+		documentIdParameter(`The ID of one image (from Detect or Bulk Detect) whose ${kind} to download`),
 		{
 			displayName: 'Put Output File in Field',
 			name: 'binaryPropertyName',
@@ -19,31 +23,32 @@ export function assetDescription(kind: AssetKind): INodeProperties[] {
 			default: 'data',
 			required: true,
 			hint: `The name of the binary property to put the ${kind} in`,
-			displayOptions: { show },
 		},
-		optionsParameter(show, [concurrencyOption, timeoutOption(DEFAULT_TIMEOUT, `the ${kind}`)]),
+		optionsParameter([concurrencyOption, timeoutOption(DEFAULT_TIMEOUT, `the ${kind}`)]),
 	];
-}
-
-export async function downloadAsset(run: RunContext, itemIndex: number, kind: AssetKind): Promise<INodeExecutionData[]> {
-	const { fn } = run;
-	const id = checkDocumentId(fn.getNodeParameter('documentId', itemIndex, ''));
-	const property = String(fn.getNodeParameter('binaryPropertyName', itemIndex, 'data')).trim() || 'data';
-	const options = optionsOf(fn, itemIndex);
-	const { deadline, timeoutSeconds } = deadlineFor(options, DEFAULT_TIMEOUT);
-	const file = await fetchAssetFile(run, kind, id, { deadline, timeoutSeconds, since: Date.now(), itemIndex });
-	const binary = await fn.helpers.prepareBinaryData(file.bytes, file.fileName, file.mimeType);
-	return [
-		{
-			json: {
+	return perItem(
+		updateDisplayOptions({ show: { resource: ['image'], operation: [operation] } }, properties),
+		async (context, itemIndex) => {
+			const { n8n } = context;
+			const id = checkDocumentId(n8n.getNodeParameter('documentId', itemIndex, ''));
+			const property = String(n8n.getNodeParameter('binaryPropertyName', itemIndex, 'data')).trim() || 'data';
+			const wait = { ...deadlineFrom(optionsOf(n8n, itemIndex), DEFAULT_TIMEOUT), itemIndex };
+			const file = await fetchAsset(context, kind, id, wait);
+			if (!file.found) throw documentError(n8n, file.reason, file.hint, { documentId: id }, itemIndex);
+			const binary = await n8n.helpers.prepareBinaryData(file.bytes, file.fileName, file.mimeType);
+			const json = {
 				id,
 				kind,
 				...(kind === 'heatmap' ? { heatmapStatus: file.heatmapStatus } : {}),
 				fileName: file.fileName,
 				mimeType: file.mimeType,
 				fileSize: file.bytes.length,
-			},
-			binary: { [property]: binary },
+			};
+			return [{ json, binary: { [property]: binary } }];
 		},
-	];
+		async (context, itemIndex) => {
+			checkDocumentId(context.n8n.getNodeParameter('documentId', itemIndex, ''));
+			deadlineFrom(optionsOf(context.n8n, itemIndex), DEFAULT_TIMEOUT);
+		},
+	);
 }

@@ -1,11 +1,3 @@
-import type { INodeProperties } from 'n8n-workflow';
+import { downloadOperation } from './download';
 
-import type { Operation } from '../common';
-import { assetDescription, downloadAsset } from './download';
-
-export const description: INodeProperties[] = assetDescription('heatmap');
-
-export const downloadHeatmap: Operation = {
-	description,
-	execute: async (run, itemIndex) => downloadAsset(run, itemIndex, 'heatmap'),
-};
+export const downloadHeatmap = downloadOperation('heatmap');

@@ -1,46 +1,48 @@
 import type { IDataObject, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { updateDisplayOptions } from 'n8n-workflow';
 
-import { isBulk, simplifyImage } from '../../api/output';
+import { waitForImage } from '../../api/handshake';
+import { bulkOutput, isBulk, simplifyImage } from '../../api/output';
 import { checkDocumentId } from '../../helpers/files';
-import type { Operation, RunContext } from '../common';
+import { notFound } from '../../transport/errors';
+import type { OperationContext } from '../operation';
+import { perItem } from '../operation';
 import {
 	concurrencyOption,
-	deadlineFor,
+	deadlineFrom,
 	documentIdParameter,
 	optionsOf,
-	notFound,
 	optionsParameter,
 	outputModeParameter,
 	simplifyOption,
 	timeoutOption,
 	waitForAnalysisOption,
-	waitForDocument,
 	waitForHeatmapOption,
 	waitForResultParameter,
-} from '../common';
-import { bulkOutput } from './bulkDetect.operation';
+} from './parameters';
 
-const show = { resource: ['image'], operation: ['getResult'] };
 const DEFAULT_TIMEOUT = 300;
 
-export const description: INodeProperties[] = [
-	documentIdParameter(show, 'The ID from Detect Image (one image) or Bulk Detect (a batch)'),
-	waitForResultParameter(show, 'Whether to wait until the document is done. Off: return its state as it is now (pending, analyzing, done or failed).'),
-	outputModeParameter(show),
-	optionsParameter(show, [concurrencyOption, simplifyOption, timeoutOption(DEFAULT_TIMEOUT, 'the result'), waitForAnalysisOption, waitForHeatmapOption]),
+const properties: INodeProperties[] = [
+	documentIdParameter('The ID from Detect (one image) or Bulk Detect (a batch)'),
+	waitForResultParameter('Whether to wait until the document is done. Off: return its state as it is now (pending, analyzing, done or failed).'),
+	outputModeParameter,
+	optionsParameter([concurrencyOption, simplifyOption, timeoutOption(DEFAULT_TIMEOUT, 'the result'), waitForAnalysisOption, waitForHeatmapOption]),
 ];
 
-export async function execute(run: RunContext, itemIndex: number): Promise<INodeExecutionData[]> {
-	const { fn, api } = run;
-	const id = checkDocumentId(fn.getNodeParameter('documentId', itemIndex, ''));
-	const options = optionsOf(fn, itemIndex);
-	const { deadline, timeoutSeconds } = deadlineFor(options, DEFAULT_TIMEOUT);
+async function check(context: OperationContext, itemIndex: number): Promise<void> {
+	checkDocumentId(context.n8n.getNodeParameter('documentId', itemIndex, ''));
+	deadlineFrom(optionsOf(context.n8n, itemIndex), DEFAULT_TIMEOUT);
+}
+
+async function run(context: OperationContext, itemIndex: number): Promise<INodeExecutionData[]> {
+	const { n8n, api } = context;
+	const id = checkDocumentId(n8n.getNodeParameter('documentId', itemIndex, ''));
+	const options = optionsOf(n8n, itemIndex);
 	let answer: IDataObject | null;
-	if (fn.getNodeParameter('waitForResult', itemIndex, true)) {
-		answer = await waitForDocument(run, id, {
-			deadline,
-			timeoutSeconds,
-			since: Date.now(),
+	if (n8n.getNodeParameter('waitForResult', itemIndex, true)) {
+		answer = await waitForImage(context, id, {
+			...deadlineFrom(options, DEFAULT_TIMEOUT),
 			immediate: true,
 			waitForHeatmap: options.waitForHeatmap === true,
 			waitForAnalysis: options.waitForAnalysis === true,
@@ -48,14 +50,14 @@ export async function execute(run: RunContext, itemIndex: number): Promise<INode
 		});
 	} else {
 		answer = await api.query(id, itemIndex);
-		if (answer === null) throw notFound(fn, id, itemIndex);
+		if (answer === null) throw notFound(n8n, id, itemIndex);
 	}
 	if (isBulk(answer)) {
-		const mode = fn.getNodeParameter('outputMode', itemIndex, 'perImage') as string;
+		const mode = n8n.getNodeParameter('outputMode', itemIndex, 'perImage') as 'perImage' | 'perBatch';
 		return bulkOutput(answer, { mode, simplify: options.simplify !== false });
 	}
 	// A failed document is a result too: Get Result reports it rather than failing.
 	return [{ json: options.simplify === false ? answer : simplifyImage(answer) }];
 }
 
-export const getResult: Operation = { description, execute };
+export const getResult = perItem(updateDisplayOptions({ show: { resource: ['image'], operation: ['getResult'] } }, properties), run, check);

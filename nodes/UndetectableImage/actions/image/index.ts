@@ -1,12 +1,13 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import type { Operation } from '../operation';
 import { bulkDetect } from './bulkDetect.operation';
 import { detect } from './detect.operation';
 import { downloadHeatmap } from './downloadHeatmap.operation';
 import { downloadPreview } from './downloadPreview.operation';
 import { getResult } from './getResult.operation';
 
-export const imageOperations = { detect, bulkDetect, getResult, downloadHeatmap, downloadPreview };
+export const imageOperations: Record<string, Operation> = { detect, bulkDetect, getResult, downloadHeatmap, downloadPreview };
 
 export const imageDescription: INodeProperties[] = [
 	{

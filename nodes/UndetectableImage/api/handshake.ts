@@ -1,0 +1,196 @@
+// The API's central shape, each part written once: presign -> PUT to storage -> submit; then wait with /query for
+// the result (and the heatmap and analysis, which come later); and fetch a heatmap or preview file.
+import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+
+import type { OperationContext } from '../actions/operation';
+import { documentError, failedDetection, InputProblem, notFound } from '../transport/errors';
+import type { AssetKind, ImageDetectorApi } from './client';
+import { analysisStatusOf, bulkCounts, failureReason, heatmapStatusOf, isBulk, isFinal } from './output';
+import type { QueryAnswer } from './poller';
+
+export interface ImageUpload {
+	bytes: Buffer;
+	fileName: string;
+	contentType: string;
+}
+
+export interface ZipUpload {
+	bytes: Buffer;
+	fileName: string;
+	imageCount: number;
+}
+
+/**
+ * One image: presign, PUT, /detect. Pass the upload straight in (`submitImage(api, await load(), ...)`): the bytes
+ * are released when this returns, before the wait for the result.
+ */
+export async function submitImage(
+	api: ImageDetectorApi,
+	image: ImageUpload,
+	body: IDataObject,
+	itemIndex: number,
+): Promise<{ id: string; submittedAt: number; fileName: string }> {
+	const { presignedUrl, filePath } = await api.presign(image.fileName, itemIndex);
+	await api.upload(presignedUrl, image.bytes, image.contentType, itemIndex);
+	const submittedAt = Date.now();
+	const id = await api.detect({ ...body, url: api.storageUrl(filePath) }, itemIndex);
+	return { id, submittedAt, fileName: image.fileName };
+}
+
+/** A ZIP of up to 50 images: presign, PUT, /bulk-upload. As with submitImage, the bytes are released on return. */
+export async function submitZip(
+	api: ImageDetectorApi,
+	zip: ZipUpload,
+	body: IDataObject,
+	itemIndex: number,
+): Promise<{ batchId: string; expectedCount?: number; submittedAt: number }> {
+	const { presignedUrl, filePath } = await api.presign(zip.fileName, itemIndex);
+	await api.upload(presignedUrl, zip.bytes, 'application/zip', itemIndex);
+	const submittedAt = Date.now();
+	const batch = await api.bulkUpload({ ...body, url: api.storageUrl(filePath) }, zip.imageCount, itemIndex);
+	return { batchId: batch.id, expectedCount: batch.expectedCount, submittedAt };
+}
+
+export interface WaitSettings {
+	/** When to give up (ms since the epoch), and the option it came from, for the message. */
+	deadline: number;
+	timeoutSeconds: number;
+	/** When this run submitted the document; unset for an ID from elsewhere (see Watch.submittedAt). */
+	submittedAt?: number;
+	/** For an ID from elsewhere: ask at once rather than after one interval. */
+	immediate?: boolean;
+	waitForHeatmap?: boolean;
+	waitForAnalysis?: boolean;
+	itemIndex?: number;
+	/** The document's name in messages. */
+	label?: string;
+}
+
+const stillMaking = (status: string | null) => status === 'pending' || status === 'analyzing';
+
+/**
+ * Waits for one image (or whatever the ID is) until it is done or failed and, when asked, its heatmap and
+ * analysis are made: one wait, whose usual length is learned as a whole, so no query is spent in between. A bulk
+ * batch or a failed document is returned as it is; an unknown ID or the deadline is an error.
+ */
+export async function waitForImage(context: OperationContext, id: string, settings: WaitSettings): Promise<IDataObject> {
+	const extrasPending = (a: IDataObject) =>
+		(settings.waitForHeatmap === true && heatmapStatusOf(a) === 'pending') || (settings.waitForAnalysis === true && stillMaking(analysisStatusOf(a)));
+	const phase = settings.waitForAnalysis ? 'result+analysis' : settings.waitForHeatmap ? 'result+heatmap' : 'result';
+	const outcome = await context.poller.wait({
+		id,
+		phase,
+		// A bulk batch has no heatmap or analysis of its own: its final status ends the wait, as a failed image's does.
+		isFinished: (a) => a === null || (isFinal(a.status) && (a.status === 'failed' || isBulk(a) || !extrasPending(a))),
+		deadline: settings.deadline,
+		submittedAt: settings.submittedAt,
+		immediate: settings.immediate,
+		itemIndex: settings.itemIndex,
+	});
+	if (outcome.answer === null) throw notFound(context.n8n, id, settings.itemIndex);
+	if (outcome.timedOut) throw timedOut(context.n8n, id, outcome.answer, settings);
+	return outcome.answer;
+}
+
+function timedOut(n8n: IExecuteFunctions, id: string, answer: IDataObject, settings: WaitSettings) {
+	const what = !isFinal(answer.status) ? 'the result' : settings.waitForAnalysis && stillMaking(analysisStatusOf(answer)) ? 'its analysis' : 'its heatmap';
+	const label = settings.label ? ` of "${settings.label}"` : '';
+	return documentError(
+		n8n,
+		`Timed out after ${settings.timeoutSeconds} s waiting for ${what}${label} (document ${id})`,
+		`Raise the "Timeout (Seconds)" option (now ${settings.timeoutSeconds}), or fetch it later with the Get Result operation and Document ID ${id}.`,
+		{ documentId: id },
+		settings.itemIndex,
+	);
+}
+
+export interface BatchWaitSettings {
+	deadline: number;
+	timeoutSeconds: number;
+	submittedAt: number;
+	/** On timeout, return the batch as it is (the rest "pending") rather than fail. */
+	partial: boolean;
+	expectedCount?: number;
+	itemIndex?: number;
+}
+
+/** Waits for a bulk batch; on timeout, its partial answer (`partial`) or an error that says how far it got. */
+export async function waitForBatch(context: OperationContext, batchId: string, settings: BatchWaitSettings): Promise<IDataObject> {
+	const { n8n, poller } = context;
+	const outcome = await poller.wait({
+		id: batchId,
+		phase: 'bulk',
+		isFinished: (a) => a === null || isFinal(a.status),
+		deadline: settings.deadline,
+		submittedAt: settings.submittedAt,
+		itemIndex: settings.itemIndex,
+	});
+	const answer = outcome.answer;
+	const ids = { batchId, documentId: batchId };
+	if (answer === null) {
+		throw documentError(n8n, `Bulk batch ${batchId} was not found`, 'The service did not keep the batch it accepted. Run the node again.', ids, settings.itemIndex);
+	}
+	if (outcome.timedOut && !settings.partial) {
+		const counts = bulkCounts(answer, settings.expectedCount);
+		throw documentError(
+			n8n,
+			`Timed out after ${settings.timeoutSeconds} s waiting for bulk batch ${batchId}: ${counts.done + counts.failed} of ${counts.expectedCount} images finished`,
+			`Raise the "Timeout (Seconds)" option (now ${settings.timeoutSeconds}), turn on "Return Partial Results on Timeout", or fetch the batch later with Get Result and Document ID ${batchId}.`,
+			ids,
+			settings.itemIndex,
+		);
+	}
+	if (answer.status === 'failed') {
+		throw documentError(n8n, `Bulk batch ${batchId} failed`, 'The service could not complete this batch. Check the images, then run the node again.', ids, settings.itemIndex);
+	}
+	return answer;
+}
+
+/** A heatmap or preview: the file, or why the document has none (not an error: the verdict stands without it). */
+export type AssetResult =
+	| { found: true; bytes: Buffer; mimeType: string; fileName: string; heatmapStatus: string | null }
+	| { found: false; reason: string; hint: string };
+
+const EXT_BY_MIME: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp', 'image/gif': 'gif' };
+
+const NO_ASSET_HINT: Record<AssetKind, string> = {
+	heatmap: 'The heatmap is optional and sometimes cannot be made for an image. The score and verdict are still valid.',
+	preview: 'A preview is made only when the image is submitted with "Generate Preview" on. Detect the image again with it on.',
+};
+
+/**
+ * A document's heatmap or preview: waits (within the deadline) for the result and, for a heatmap, until it is
+ * made; then fetches it from storage or, for secure URLs, from the API. `known` is a /query answer in hand.
+ */
+export async function fetchAsset(context: OperationContext, kind: AssetKind, id: string, settings: WaitSettings, known?: IDataObject): Promise<AssetResult> {
+	const { n8n, api } = context;
+	let answer: QueryAnswer = known ?? (await api.query(id, settings.itemIndex));
+	if (answer === null) throw notFound(n8n, id, settings.itemIndex);
+	const none = (why: string): AssetResult => ({ found: false, reason: `Document ${id} has no ${kind}: ${why}`, hint: NO_ASSET_HINT[kind] });
+	for (;;) {
+		if (isBulk(answer)) {
+			throw new InputProblem(
+				`Document ${id} is a bulk batch, which has no single ${kind}`,
+				`Use the "id" of each image from the Bulk Detect output (one item per image) instead of the batch ID.`,
+			);
+		}
+		const mustWait = !isFinal(answer.status) || (kind === 'heatmap' && heatmapStatusOf(answer) === 'pending');
+		if (mustWait) answer = await waitForImage(context, id, { ...settings, waitForHeatmap: kind === 'heatmap', immediate: false });
+		if (answer.status === 'failed') throw failedDetection(n8n, id, failureReason(answer), settings.itemIndex);
+
+		const heatmapStatus = heatmapStatusOf(answer);
+		const details = (answer.result_details ?? {}) as IDataObject;
+		const url = (kind === 'heatmap' ? details.heatmap_url : answer.preview_url) as string | null | undefined;
+		if (!url) return none(kind === 'heatmap' ? `heatmap_status is "${heatmapStatus ?? 'absent'}"` : 'no preview URL');
+
+		const reply = await api.asset(kind, id, url, settings.itemIndex);
+		if (reply.kind === 'file') {
+			const ext = EXT_BY_MIME[reply.mimeType] ?? 'png';
+			return { found: true, bytes: reply.bytes, mimeType: reply.mimeType, fileName: `${id}-${kind}.${ext}`, heatmapStatus: reply.headers['x-heatmap-status'] ?? heatmapStatus };
+		}
+		if (reply.kind === 'none') return none(reply.message);
+		// 202: still being made although /query said ready; ask /query again, then retry (the reference's advice).
+		if (Date.now() >= settings.deadline) throw timedOut(n8n, id, { ...answer, status: 'done' }, { ...settings, waitForHeatmap: true });
+		answer = { ...answer, result_details: { ...details, heatmap_status: 'pending' } };
+	}
+}
