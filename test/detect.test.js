@@ -1,4 +1,4 @@
-// Detect Image through n8n's engine against the simulator: the handshake, names and types, options, outputs.
+// Detect through n8n's engine against the simulator: the handshake, names and types, options, outputs.
 const { useSimulator, imageItem, DEFAULT_KEY } = require('./harness/setup');
 const { image } = require('./harness/fixtures');
 const { scoreFor, verdictFor } = require('./simulator/documents');
@@ -16,7 +16,7 @@ const storageTraffic = (from = 0) =>
 		.map((r) => JSON.stringify([r.path, r.query, r.headers, r.body]))
 		.join('\n');
 
-describe('Detect Image from a binary property', () => {
+describe('Detect from a binary property', () => {
 	test('gives the image its score and verdict, through presign, PUT and /detect', async () => {
 		const bytes = image.jpeg(6000, 11);
 		const from = ctx.sim.requests.length;
@@ -153,7 +153,7 @@ describe('Detect Image from a binary property', () => {
 	});
 });
 
-describe('Detect Image from a URL', () => {
+describe('Detect from a URL', () => {
 	test('downloads the image with no key, then detects it', async () => {
 		const bytes = image.png(5000, 51);
 		const url = ctx.sim.publish('pics/Sunset%20Beach.png', bytes, 'image/png');

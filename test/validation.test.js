@@ -17,7 +17,37 @@ async function refused(parameters, items, message, fix) {
 	return r;
 }
 
-describe('Detect Image refuses bad input before any request', () => {
+describe('Detect checks every item before it submits any', () => {
+	const six = () => [
+		...Array.from({ length: 5 }, (_, k) => imageItem(image.jpeg(2000 + k * 100, 40 + k), `ok-${k}.jpg`, 'image/jpeg')),
+		imageItem(Buffer.from('this is not an image '.repeat(100)), 'fake.png', 'image/png'),
+	];
+
+	test('item 5 of 6 is a text file named .png: the run stops on it before any image is sent or billed', async () => {
+		const credits = ctx.sim.credits();
+		const from = ctx.sim.requests.length;
+		const r = await ctx.run(detect(), six());
+		expect(r.error.message).toMatch(/"fake.png" is not an image/);
+		expect(r.error.context.itemIndex).toBe(5);
+		expect(ctx.sim.requests.slice(from)).toEqual([]);
+		expect(ctx.sim.credits()).toBe(credits);
+	});
+
+	test('with Continue On Fail the five good images are checked, and the bad one is an error item in its place', async () => {
+		const credits = ctx.sim.credits();
+		const r = await ctx.run(detect(), six(), { continueOnFail: true });
+		expect(r.items.map((i) => i.json.status ?? 'error')).toEqual(['done', 'done', 'done', 'done', 'done', 'error']);
+		expect(r.items[5].json.error).toMatch(/"fake.png" is not an image/);
+		expect(r.items.map((i) => i.pairedItem.item)).toEqual([0, 1, 2, 3, 4, 5]);
+		expect(ctx.sim.credits()).toBe(credits - 5);
+	});
+
+	test('a Timeout that is not a positive number is refused before anything is sent', async () => {
+		await refused(detect({ options: { timeout: -5 } }), [imageItem(image.jpeg(), 'a.jpg', 'image/jpeg')], /Timeout option "-5" is not a positive number/, /above 0/);
+	});
+});
+
+describe('Detect refuses bad input before any request', () => {
 	test('a missing binary property names the ones the item has', async () => {
 		await refused(detect({ binaryPropertyName: 'photo' }), [imageItem(image.jpeg(), 'a.jpg', 'image/jpeg', 'file')], /no binary property "photo"/, /are: file/);
 	});

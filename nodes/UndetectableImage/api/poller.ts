@@ -44,9 +44,11 @@ interface Entry extends Watch {
 /** Asking first slightly after the learned time: a miss costs a whole interval, a late hit only this. */
 const MARGIN = 50;
 /** A first query that already found it done says only "sooner than this": aim a little earlier next time. */
-const EARLY_HIT_PULL = 100;
+const EARLY_HIT_PULL = 70;
 const GROWTH = 1.3;
 const MAX_QUERIES_IN_FLIGHT = 8;
+/** How many recent documents of a phase the estimate is the median of: few, so that it follows a change fast. */
+const LEARNED_WINDOW = 10;
 
 /**
  * One polling loop for every document a node run waits for. Each watch is queried on its own schedule:
@@ -95,7 +97,7 @@ export class Poller {
 	private learn(phase: string, ms: number): void {
 		const seen = this.learned.get(phase) ?? [];
 		seen.push(ms);
-		if (seen.length > 50) seen.shift();
+		if (seen.length > LEARNED_WINDOW) seen.shift();
 		this.learned.set(phase, seen);
 		// Those that held their first query for this estimate aim at it now.
 		const now = Date.now();
@@ -106,13 +108,33 @@ export class Poller {
 		}
 	}
 
-	/** Whether a watch holds its first query because another of its phase is finding out how long it takes. */
-	private heldBack(e: Entry, now: number): boolean {
-		if (e.submittedAt === undefined || e.asked > 0 || this.learned.has(e.phase) || now >= e.deadline) return false;
-		for (const other of this.entries) {
-			if (other !== e && other.phase === e.phase && other.submittedAt !== undefined && (other.asked > 0 || other.inFlight)) return true;
+	/** Whether a watch belongs to a phase with no estimate yet, so that one of its phase probes for the rest. */
+	private unknownPhase(e: Entry): boolean {
+		return e.submittedAt !== undefined && !this.learned.has(e.phase);
+	}
+
+	/**
+	 * The watches to ask now: those due, except that of a phase with no estimate only one (the probe) is asked;
+	 * the others hold their first query until it has one (or until their own deadline).
+	 */
+	private dueNow(now: number): Entry[] {
+		const probing = new Set<string>();
+		for (const e of this.entries) if (this.unknownPhase(e) && (e.asked > 0 || e.inFlight)) probing.add(e.phase);
+		const due: Entry[] = [];
+		for (const e of this.entries) {
+			if (e.inFlight || e.nextAt > now) continue;
+			if (this.unknownPhase(e) && e.asked === 0 && now < e.deadline) {
+				if (probing.has(e.phase)) continue;
+				probing.add(e.phase);
+			}
+			due.push(e);
 		}
-		return false;
+		return due;
+	}
+
+	/** Whether a watch waits for the probe of its phase (then the probe's answer wakes the loop, not a timer). */
+	private holding(e: Entry, now: number): boolean {
+		return this.unknownPhase(e) && e.asked === 0 && now < e.deadline;
 	}
 
 	private wake(): void {
@@ -129,11 +151,10 @@ export class Poller {
 					break;
 				}
 				const now = Date.now();
-				const waiting = [...this.entries].filter((e) => !e.inFlight && !this.heldBack(e, now));
-				this.askDue(waiting.filter((e) => e.nextAt <= now));
-				const stillWaiting = waiting.filter((e) => !e.inFlight);
-				// Held watches wake with the query they wait for; a cap on queries in flight is checked again soon.
-				const next = stillWaiting.length ? Math.min(...stillWaiting.map((e) => e.nextAt)) : now + 60_000;
+				this.askDue(this.dueNow(now));
+				// Held watches wake with the probe's answer; a cap on queries in flight is checked again soon.
+				const waiting = [...this.entries].filter((e) => !e.inFlight && !(this.holding(e, now) && e.nextAt <= now));
+				const next = waiting.length ? Math.min(...waiting.map((e) => e.nextAt)) : now + 60_000;
 				const napMs = Math.max(this.inFlight >= MAX_QUERIES_IN_FLIGHT ? 20 : 0, next - Date.now());
 				if (napMs > 0) await this.nap(napMs);
 			}
@@ -193,8 +214,10 @@ export class Poller {
 					e.resolve({ answer, timedOut: true });
 				} else {
 					e.lastMissAt = now;
-					e.nextAt = Math.min(e.deadline, now + e.interval);
-					e.interval = Math.min(timing.maxQueryIntervalMs, e.interval * GROWTH);
+					// The probe that others hold for asks at a short, even pace; the rest (and a lone batch) back off.
+					const probing = this.unknownPhase(e) && [...this.entries].some((other) => other !== e && other.phase === e.phase && this.holding(other, now));
+					e.nextAt = Math.min(e.deadline, now + (probing ? timing.probeIntervalMs : e.interval));
+					if (!probing) e.interval = Math.min(timing.maxQueryIntervalMs, e.interval * GROWTH);
 				}
 			}
 		} catch (error) {

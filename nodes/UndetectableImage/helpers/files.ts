@@ -124,7 +124,7 @@ export function checkImage(fileName: string, bytes: Buffer, allowPdf = true): st
 		throw new InputProblem(`The file "${fileName}" is empty`, 'Check the node before this one passes the image itself, not just its name.');
 	}
 	if (ext === 'pdf' && !allowPdf) {
-		throw new InputProblem(`"${fileName}" is a PDF, which bulk detection does not support`, 'Detect PDFs one at a time with Detect Image (only the first image in a PDF is analyzed).');
+		throw new InputProblem(`"${fileName}" is a PDF, which bulk detection does not support`, 'Detect PDFs one at a time with Detect (only the first image in a PDF is analyzed).');
 	}
 	if (!CONTENT_TYPE_BY_EXT[ext]) {
 		throw new InputProblem(
@@ -154,7 +154,7 @@ export function checkImage(fileName: string, bytes: Buffer, allowPdf = true): st
 /** A document id must be a UUID (the API's /detect `id` and every id it returns are). */
 export function checkDocumentId(raw: unknown, what = 'Document ID'): string {
 	const id = String(raw ?? '').trim();
-	if (!id) throw new InputProblem(`${what} is empty`, 'Map the "id" field of an earlier Detect Image or Bulk Detect output into it.');
+	if (!id) throw new InputProblem(`${what} is empty`, 'Map the "id" field of an earlier Detect or Bulk Detect output into it.');
 	if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
 		throw new InputProblem(`${what} "${id.slice(0, 60)}" is not a valid ID`, 'IDs look like 77565038-9e3d-4e6a-8c80-e20785be5ee9: map the "id" field of an earlier output.');
 	}

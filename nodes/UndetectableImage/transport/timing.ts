@@ -19,6 +19,11 @@ export const timing = {
 	 */
 	firstQueryMs: { result: 1000, 'result+heatmap': 1700, 'result+analysis': 2500, bulk: 1500 } as Record<string, number>,
 	/** The wait between /query calls for one document: starts here, grows by 1.3 each time, up to the max. */
-	queryIntervalMs: 200,
+	queryIntervalMs: 100,
 	maxQueryIntervalMs: 5000,
+	/**
+	 * The wait between the queries of the one document that finds out how long a phase takes (the others hold
+	 * theirs): short and not growing, so that what it learns is precise; it costs one document a few queries.
+	 */
+	probeIntervalMs: 100,
 };
