@@ -81,6 +81,24 @@ describe('ZIPs', () => {
 		await expect(zip.writeStoredZip([{ name: 'a.png', size: bytes.length, crc: zip.crc32(bytes) }], async () => image.png(3000, 2))).rejects.toThrow('changed while the ZIP was being built');
 	});
 
+	test('a ZIP read as a stream keeps only its ends, and lists from its tail alone', async () => {
+		const contents = Array.from({ length: 30 }, (_, k) => image.jpeg(40_000, 300 + k));
+		const entries = contents.map((bytes, k) => ({ name: `p${k}.jpg`, size: bytes.length, crc: zip.crc32(bytes) }));
+		const whole = await zip.writeStoredZip(entries, async (k) => contents[k]);
+		async function* chunks(size) {
+			for (let at = 0; at < whole.length; at += size) yield whole.subarray(at, at + size);
+		}
+		const ends = await zip.readEnds(chunks(7000), 4096, 20_000);
+		expect(ends.head).toEqual(whole.subarray(0, 4096));
+		expect(ends.tail.length).toBeLessThan(20_000 + 7000);
+		expect(ends.tailStart + ends.tail.length).toBe(whole.length);
+		expect(zip.listZip(ends.tail, ends.tailStart)).toEqual(zip.listZip(whole));
+		// A directory that starts before the tail kept cannot be listed from it: the caller reads the whole file.
+		const short = await zip.readEnds(chunks(500), 4096, 100);
+		expect(short.tail.length).toBeLessThan(1000);
+		expect(zip.listZip(short.tail, short.tailStart)).toBeUndefined();
+	});
+
 	test('an unreadable ZIP lists as undefined', () => {
 		expect(zip.listZip(Buffer.from('PK\u0003\u0004 not really a zip, no directory at the end'))).toBeUndefined();
 	});

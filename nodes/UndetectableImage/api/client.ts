@@ -2,7 +2,7 @@ import { randomUUID } from 'crypto';
 import type { IDataObject } from 'n8n-workflow';
 
 import type { QueryAnswer } from './poller';
-import type { Call, Reply, Transport } from '../transport/transport';
+import type { Call, Reply, Transport, UploadBody } from '../transport/transport';
 import { reasonFromBody } from '../transport/errors';
 
 export interface Presigned {
@@ -44,17 +44,18 @@ export class ImageDetectorApi {
 	}
 
 	/** PUT to storage. No key of any kind: storage is not the API host. */
-	async upload(presignedUrl: string, bytes: Buffer, contentType: string, itemIndex?: number): Promise<void> {
+	async upload(presignedUrl: string, body: UploadBody, size: number, contentType: string, itemIndex?: number): Promise<void> {
 		await this.transport.send({
 			purpose: 'uploading the file to storage',
 			method: 'PUT',
 			url: presignedUrl,
-			body: bytes,
-			headers: { 'Content-Type': contentType, 'x-amz-acl': 'private' },
+			body,
+			// The length up front: storage needs it, and a streamed body has no length of its own.
+			headers: { 'Content-Type': contentType, 'Content-Length': size, 'x-amz-acl': 'private' },
 			binary: true,
 			retry: 'safe',
 			// 30 s, plus a second for every 256 KB: a 10 MB image gets 70 s, a 100 MB ZIP about 7 minutes.
-			timeoutMs: 30_000 + Math.ceil(bytes.length / 262_144) * 1000,
+			timeoutMs: 30_000 + Math.ceil(size / 262_144) * 1000,
 			itemIndex,
 		});
 	}

@@ -4,6 +4,7 @@ import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
 import type { OperationContext } from '../actions/operation';
 import { documentError, failedDetection, InputProblem, notFound } from '../transport/errors';
+import type { UploadBody } from '../transport/transport';
 import type { AssetKind, ImageDetectorApi } from './client';
 import { analysisStatusOf, bulkCounts, failureReason, heatmapStatusOf, isBulk, isFinal } from './output';
 import type { QueryAnswer } from './poller';
@@ -15,7 +16,9 @@ export interface ImageUpload {
 }
 
 export interface ZipUpload {
-	bytes: Buffer;
+	/** The ZIP in memory, or opened as a stream from n8n's binary data store for each attempt. */
+	body: UploadBody;
+	size: number;
 	fileName: string;
 	imageCount: number;
 }
@@ -31,7 +34,7 @@ export async function submitImage(
 	itemIndex: number,
 ): Promise<{ id: string; submittedAt: number; fileName: string }> {
 	const { presignedUrl, filePath } = await api.presign(image.fileName, itemIndex);
-	await api.upload(presignedUrl, image.bytes, image.contentType, itemIndex);
+	await api.upload(presignedUrl, image.bytes, image.bytes.length, image.contentType, itemIndex);
 	const submittedAt = Date.now();
 	const id = await api.detect({ ...body, url: api.storageUrl(filePath) }, itemIndex);
 	return { id, submittedAt, fileName: image.fileName };
@@ -45,7 +48,7 @@ export async function submitZip(
 	itemIndex: number,
 ): Promise<{ batchId: string; expectedCount?: number; submittedAt: number }> {
 	const { presignedUrl, filePath } = await api.presign(zip.fileName, itemIndex);
-	await api.upload(presignedUrl, zip.bytes, 'application/zip', itemIndex);
+	await api.upload(presignedUrl, zip.body, zip.size, 'application/zip', itemIndex);
 	const submittedAt = Date.now();
 	const batch = await api.bulkUpload({ ...body, url: api.storageUrl(filePath) }, zip.imageCount, itemIndex);
 	return { batchId: batch.id, expectedCount: batch.expectedCount, submittedAt };

@@ -79,8 +79,8 @@ export function simplifyBatch(answer: IDataObject, expectedCount?: number): IDat
 		batchId: answer.id ?? null,
 		status: answer.status ?? null,
 		...bulkCounts(answer, expectedCount),
-		results: results.map((r) => simplifyImage(r)),
-		skipped: skipped.map((s) => simplifyImage(s)),
+		results: results.map((entry) => simplifyImage(entry)),
+		skipped: skipped.map((entry) => simplifyImage(entry)),
 	};
 }
 

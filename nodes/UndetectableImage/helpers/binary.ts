@@ -23,3 +23,21 @@ export async function readBinary(n8n: IExecuteFunctions, itemIndex: number, prop
 	const meta = binaryMetadata(n8n, itemIndex, property, whenNone);
 	return { meta, bytes: await n8n.helpers.getBinaryDataBuffer(itemIndex, property) };
 }
+
+/** An input item's file without reading it: its metadata, its size, and a way to open it for an upload. */
+export interface BinarySource {
+	meta: IBinaryData;
+	size: number;
+	/** A fresh stream from n8n's binary data store (filesystem, database, S3 modes), or the bytes if held in memory. */
+	open: () => Promise<NodeJS.ReadableStream | Buffer>;
+}
+
+export async function binarySource(n8n: IExecuteFunctions, itemIndex: number, property: string, whenNone: string): Promise<BinarySource> {
+	const meta = binaryMetadata(n8n, itemIndex, property, whenNone);
+	if (meta.id) {
+		const id = meta.id;
+		const { fileSize } = await n8n.helpers.getBinaryMetadata(id);
+		return { meta, size: fileSize, open: async () => await n8n.helpers.getBinaryStream(id) };
+	}
+	return { meta, size: Buffer.byteLength(meta.data, 'base64'), open: async () => await n8n.helpers.getBinaryDataBuffer(itemIndex, property) };
+}

@@ -83,7 +83,7 @@ export function normaliseFileName(raw: string | undefined, mimeType?: string, fa
 
 /** What the bytes really are, from their first bytes: an extension, or undefined when unknown. */
 export function sniffExtension(bytes: Buffer): string | undefined {
-	const ascii = (at: number, s: string) => bytes.length >= at + s.length && bytes.toString('latin1', at, at + s.length) === s;
+	const ascii = (at: number, text: string) => bytes.length >= at + text.length && bytes.toString('latin1', at, at + text.length) === text;
 	if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpg';
 	if (ascii(0, '\x89PNG')) return 'png';
 	if (ascii(0, 'GIF8')) return 'gif';

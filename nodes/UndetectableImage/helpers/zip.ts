@@ -102,8 +102,11 @@ export interface ZipListing {
 	directory: boolean;
 }
 
-/** The entries of a ZIP from its central directory (names and uncompressed sizes), or undefined if unreadable. */
-export function listZip(zip: Buffer): ZipListing[] | undefined {
+/**
+ * The entries of a ZIP from its central directory (names and uncompressed sizes), or undefined if unreadable.
+ * `zip` may be only the ZIP's tail: `startsAt` is where it starts in the whole file (the directory must be in it).
+ */
+export function listZip(zip: Buffer, startsAt = 0): ZipListing[] | undefined {
 	let end = -1;
 	for (let i = zip.length - END_RECORD; i >= Math.max(0, zip.length - END_RECORD - 0xffff); i--) {
 		if (zip.readUInt32LE(i) === 0x06054b50) {
@@ -113,7 +116,8 @@ export function listZip(zip: Buffer): ZipListing[] | undefined {
 	}
 	if (end < 0) return undefined;
 	const count = zip.readUInt16LE(end + 10);
-	let p = zip.readUInt32LE(end + 16);
+	let p = zip.readUInt32LE(end + 16) - startsAt;
+	if (p < 0) return undefined;
 	const out: ZipListing[] = [];
 	for (let n = 0; n < count; n++) {
 		if (p + CENTRAL_HEADER > zip.length || zip.readUInt32LE(p) !== 0x02014b50) return undefined;
@@ -125,4 +129,33 @@ export function listZip(zip: Buffer): ZipListing[] | undefined {
 		p += CENTRAL_HEADER + skip;
 	}
 	return out;
+}
+
+/** The first and last bytes of a ZIP read as a stream: enough to tell what it is and to list it, never all of it. */
+export interface ZipEnds {
+	head: Buffer;
+	tail: Buffer;
+	/** Where `tail` starts in the whole file. */
+	tailStart: number;
+}
+
+/** Reads a stream through, keeping its first `headBytes` and (at least) its last `tailBytes`. */
+export async function readEnds(stream: AsyncIterable<Buffer | string>, headBytes: number, tailBytes: number): Promise<ZipEnds> {
+	const head: Buffer[] = [];
+	let headLength = 0;
+	const tail: Buffer[] = [];
+	let tailLength = 0;
+	let total = 0;
+	for await (const piece of stream) {
+		const chunk = Buffer.isBuffer(piece) ? piece : Buffer.from(piece);
+		if (headLength < headBytes) {
+			head.push(chunk.subarray(0, headBytes - headLength));
+			headLength += Math.min(chunk.length, headBytes - headLength);
+		}
+		tail.push(chunk);
+		tailLength += chunk.length;
+		total += chunk.length;
+		while (tail.length > 1 && tailLength - tail[0].length >= tailBytes) tailLength -= (tail.shift() as Buffer).length;
+	}
+	return { head: Buffer.concat(head), tail: Buffer.concat(tail), tailStart: total - tailLength };
 }

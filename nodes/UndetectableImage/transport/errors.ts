@@ -50,7 +50,7 @@ const STATUS_HINTS: Record<number, string> = {
 /** Replaces every secret in a text by "***", so no key reaches an error, a log line or an output item. */
 export function redact(text: string, secrets: string[]): string {
 	let out = text;
-	for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('***');
+	for (const secret of secrets) if (secret && secret.length >= 4) out = out.split(secret).join('***');
 	return out;
 }
 
@@ -119,8 +119,8 @@ export function apiError(node: INode, e: ApiErrorInput): NodeApiError {
 	});
 }
 
-function capitalise(s: string): string {
-	return s.charAt(0).toUpperCase() + s.slice(1);
+function capitalise(text: string): string {
+	return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /** A bad input: what is wrong, and how to fix it. Found before anything is sent, so it costs no credit. */

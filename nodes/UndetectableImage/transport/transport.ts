@@ -38,7 +38,8 @@ export interface Call {
 	/** Put the API key into the JSON body (the API's POST endpoints read it there). API host only. */
 	withKey?: boolean;
 	/** A raw body (uploads). */
-	body?: Buffer;
+	/** A raw body (uploads): bytes, or a function that opens them anew for every attempt (a stream is read once). */
+	body?: UploadBody;
 	headers?: IDataObject;
 	/** Answer as bytes rather than parsed JSON. */
 	binary?: boolean;
@@ -48,6 +49,9 @@ export interface Call {
 	timeoutMs?: number;
 	itemIndex?: number;
 }
+
+/** What an upload sends: bytes in memory, or a way to open them (a stream from n8n's binary data store). */
+export type UploadBody = Buffer | (() => Promise<NodeJS.ReadableStream | Buffer>);
 
 export interface Reply {
 	status: number;
@@ -292,7 +296,7 @@ export class Transport {
 		if (call.json) {
 			options.body = call.withKey && toApi ? { key: this.settings.apiKey, ...call.json } : call.json;
 		} else if (call.body) {
-			options.body = call.body;
+			options.body = Buffer.isBuffer(call.body) ? call.body : await call.body();
 		}
 		const res = (toApi
 			? await this.n8n.helpers.httpRequestWithAuthentication.call(this.n8n, CREDENTIAL_TYPE, options)

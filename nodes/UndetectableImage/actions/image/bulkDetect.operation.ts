@@ -1,13 +1,13 @@
 import type { IDataObject, INodeExecutionData, INodeProperties, IPairedItemData } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 
+import type { ZipUpload } from '../../api/handshake';
 import { submitZip, waitForBatch } from '../../api/handshake';
 import type { BulkOutputSettings } from '../../api/output';
 import { bulkEntries, bulkOutput, simplifyBatch, simplifyImage } from '../../api/output';
-import { readBinary } from '../../helpers/binary';
+import { binarySource, readBinary } from '../../helpers/binary';
 import {
 	checkImage,
-	checkModel,
 	extensionOf,
 	MAX_IMAGE_BYTES,
 	MAX_IMAGES_PER_ZIP,
@@ -17,13 +17,14 @@ import {
 	sniffExtension,
 	ZIP_IMAGE_EXTS,
 } from '../../helpers/files';
-import { crc32, listZip, writeStoredZip, zipSize, type ZipEntryPlan } from '../../helpers/zip';
+import { crc32, listZip, readEnds, writeStoredZip, zipSize, type ZipEntryPlan, type ZipListing } from '../../helpers/zip';
 import { InputProblem } from '../../transport/errors';
 import type { Operation, OperationContext, Plan, WorkUnit } from '../operation';
 import { problemIn } from '../operation';
 import {
 	concurrencyOption,
 	deadlineFrom,
+	detectionFields,
 	optionsOf,
 	optionsParameter,
 	outputModeParameter,
@@ -103,17 +104,6 @@ const properties: INodeProperties[] = [
 	]),
 ];
 
-function bulkBody(options: IDataObject): IDataObject {
-	const body: IDataObject = {
-		generate_preview: options.generatePreview ?? false,
-		generate_analysis_details: options.generateAnalysisDetails ?? false,
-		generate_heatmap_overlayed: options.heatmapOverlayed ?? true,
-	};
-	const model = checkModel(options.model);
-	if (model) body.model = model;
-	return body;
-}
-
 /** Why the server would skip a ZIP entry (the reference's rules), or undefined when it would analyze it. */
 function skipReason(path: string, size: number): string | undefined {
 	const base = path.slice(path.lastIndexOf('/') + 1);
@@ -140,7 +130,7 @@ interface BulkSettings {
 function settingsOf(context: OperationContext, itemIndex: number): BulkSettings {
 	const options = optionsOf(context.n8n, itemIndex);
 	return {
-		body: bulkBody(options),
+		body: detectionFields(options, { preview: false, analysis: false }),
 		wait: context.n8n.getNodeParameter('waitForResult', itemIndex, true) as boolean,
 		output: { mode: context.n8n.getNodeParameter('outputMode', itemIndex, 'perImage') as 'perImage' | 'perBatch', simplify: options.simplify !== false },
 		partial: options.returnPartialResults === true,
@@ -148,8 +138,8 @@ function settingsOf(context: OperationContext, itemIndex: number): BulkSettings 
 	};
 }
 
-/** Submits one ZIP and, when asked, waits for the batch: its answer, or a pending one that names the batch. */
-async function detectZip(context: OperationContext, zip: { bytes: Buffer; fileName: string; imageCount: number }, settings: BulkSettings, itemIndex: number) {
+/** Submits one ZIP and, when asked, waits for the batch: its answer, or none (not waited for). */
+async function detectZip(context: OperationContext, zip: ZipUpload, settings: BulkSettings, itemIndex: number) {
 	const { batchId, expectedCount, submittedAt } = await submitZip(context.api, zip, settings.body, itemIndex);
 	if (!settings.wait) return { batchId, expectedCount, answer: undefined };
 	const answer = await waitForBatch(context, batchId, { ...settings, submittedAt, expectedCount, itemIndex });
@@ -158,37 +148,50 @@ async function detectZip(context: OperationContext, zip: { bytes: Buffer; fileNa
 
 // ---- From one ZIP per item -------------------------------------------------------------------------------------
 
+/** How much of a ZIP's end is kept while checking it: its directory, for far more entries than 50 images need. */
+const ZIP_TAIL_BYTES = 1024 * 1024;
 const ZIP_HINT = 'Put a node that reads the ZIP before this one, or use Bulk Source "Images From Items" to let the node build the ZIPs.';
 
-/** An item's ZIP, checked as the service would: readable, at most 100 MB, 1 to 50 images it would analyze. */
-async function loadZip(context: OperationContext, itemIndex: number): Promise<{ bytes: Buffer; fileName: string; imageCount: number }> {
-	const property = String(context.n8n.getNodeParameter('binaryPropertyName', itemIndex, 'data')).trim();
-	const { meta, bytes } = await readBinary(context.n8n, itemIndex, property, ZIP_HINT);
-	checkZipFile(bytes, meta.fileName ?? property);
-	const imageCount = countImages(bytes);
-	let fileName = normaliseFileName(meta.fileName, 'application/zip', 'images');
-	if (extensionOf(fileName) !== 'zip') fileName = `${fileName.replace(/\.[^.]*$/, '')}.zip`;
-	return { bytes, fileName, imageCount };
+/** What the plan learned of an item's ZIP, so that the upload can stream it without reading it again. */
+interface CheckedZip {
+	fileName: string;
+	size: number;
+	imageCount: number;
 }
 
-function checkZipFile(bytes: Buffer, name: string): void {
-	if (sniffExtension(bytes) !== 'zip') {
+/**
+ * An item's ZIP, checked as the service would: at most 100 MB (from its metadata, before reading it), a ZIP,
+ * readable, with 1 to 50 images it would analyze.
+ */
+async function checkZipItem(context: OperationContext, itemIndex: number): Promise<CheckedZip> {
+	const source = await binarySource(context.n8n, itemIndex, zipProperty(context, itemIndex), ZIP_HINT);
+	if (source.size > MAX_ZIP_BYTES) {
 		throw new InputProblem(
-			`The file "${name}" is not a ZIP`,
-			'Bulk Source "ZIP File" needs a .zip of images. For single images, use Bulk Source "Images From Items" or Detect.',
-		);
-	}
-	if (bytes.length > MAX_ZIP_BYTES) {
-		throw new InputProblem(
-			`The ZIP is too large (${(bytes.length / 1024 / 1024).toFixed(1)} MB; at most 100 MB)`,
+			`The ZIP is too large (${(source.size / 1024 / 1024).toFixed(1)} MB; at most 100 MB)`,
 			'Split it into several ZIPs, or use Bulk Source "Images From Items", which splits for you.',
 		);
 	}
+	// Only its first bytes (what it is) and its end (the directory that lists it) are kept while it streams past.
+	const opened = await source.open();
+	const ends = Buffer.isBuffer(opened) ? { head: opened, tail: opened, tailStart: 0 } : await readEnds(opened, 4096, ZIP_TAIL_BYTES);
+	if (sniffExtension(ends.head) !== 'zip') {
+		throw new InputProblem(
+			`The file "${source.meta.fileName ?? zipProperty(context, itemIndex)}" is not a ZIP`,
+			'Bulk Source "ZIP File" needs a .zip of images. For single images, use Bulk Source "Images From Items" or Detect.',
+		);
+	}
+	// A directory larger than the tail kept (tens of thousands of entries) is read from the whole file.
+	const listing = listZip(ends.tail, ends.tailStart) ?? (ends.tailStart > 0 ? listZip(await context.n8n.helpers.getBinaryDataBuffer(itemIndex, zipProperty(context, itemIndex))) : undefined);
+	const imageCount = countImages(listing);
+	let fileName = normaliseFileName(source.meta.fileName, 'application/zip', 'images');
+	if (extensionOf(fileName) !== 'zip') fileName = `${fileName.replace(/\.[^.]*$/, '')}.zip`;
+	return { fileName, size: source.size, imageCount };
 }
 
+const zipProperty = (context: OperationContext, itemIndex: number) => String(context.n8n.getNodeParameter('binaryPropertyName', itemIndex, 'data')).trim();
+
 /** How many entries of the ZIP the service would analyze; none, or more than 50, is a problem. */
-function countImages(bytes: Buffer): number {
-	const listing = listZip(bytes);
+function countImages(listing: ZipListing[] | undefined): number {
 	if (!listing) throw new InputProblem('The ZIP cannot be read (its directory is missing or damaged)', 'Create the ZIP again.');
 	const reasons = listing.filter((e) => !e.directory).map((e) => ({ name: e.name, why: skipReason(e.name, e.size) }));
 	const valid = reasons.filter((r) => !r.why).length;
@@ -208,12 +211,13 @@ function countImages(bytes: Buffer): number {
 	return valid;
 }
 
-async function detectZipItem(context: OperationContext, itemIndex: number): Promise<INodeExecutionData[]> {
+/** One item's checked ZIP, streamed from n8n's binary data store to storage (never held whole), then waited for. */
+async function detectZipItem(context: OperationContext, itemIndex: number, zip: CheckedZip): Promise<INodeExecutionData[]> {
 	const settings = settingsOf(context, itemIndex);
-	const zip = await loadZip(context, itemIndex);
-	const { fileName, imageCount } = zip;
-	const { batchId, expectedCount, answer } = await detectZip(context, zip, settings, itemIndex);
-	if (!answer) return [{ json: { batchId, status: 'pending', expectedCount: expectedCount ?? imageCount, fileName } }];
+	const source = await binarySource(context.n8n, itemIndex, zipProperty(context, itemIndex), ZIP_HINT);
+	if (source.size !== zip.size) throw new InputProblem(`The ZIP of item ${itemIndex} changed while the node ran`, 'Run the node again.');
+	const { batchId, expectedCount, answer } = await detectZip(context, { ...zip, body: source.open }, settings, itemIndex);
+	if (!answer) return [{ json: { batchId, status: 'pending', expectedCount: expectedCount ?? zip.imageCount, fileName: zip.fileName } }];
 	return bulkOutput(answer, { ...settings.output, expectedCount });
 }
 
@@ -223,8 +227,9 @@ interface PlannedImage extends ZipEntryPlan {
 	itemIndex: number;
 }
 
-/** A unit of Bulk Detect: one item's ZIP, or (from items) the images packed into one ZIP. */
+/** A unit of Bulk Detect: one item's checked ZIP, or (from items) the images to pack into one ZIP. */
 interface BulkUnit extends WorkUnit {
+	zip?: CheckedZip;
 	images?: PlannedImage[];
 }
 
@@ -278,7 +283,8 @@ async function detectPackedImages(context: OperationContext, images: PlannedImag
 	const first = images[0].itemIndex;
 	// The ZIP is written straight into one buffer, reading each image again: never two copies of them all.
 	const bytes = await writeStoredZip(images, (k) => n8n.helpers.getBinaryDataBuffer(images[k].itemIndex, property));
-	const { batchId, expectedCount, answer } = await detectZip(context, { bytes, fileName: `images-${first}.zip`, imageCount: images.length }, settings, first);
+	const zip = { body: bytes, size: bytes.length, fileName: `images-${first}.zip`, imageCount: images.length };
+	const { batchId, expectedCount, answer } = await detectZip(context, zip, settings, first);
 	const batch = answer ?? {
 		id: batchId,
 		status: 'pending',
@@ -322,15 +328,14 @@ export const bulkDetect: Operation<BulkUnit> = {
 		for (const itemIndex of itemIndexes) {
 			const problem = await problemIn(context.n8n, async () => {
 				settingsOf(context, itemIndex);
-				await loadZip(context, itemIndex);
+				units.push({ itemIndexes: [itemIndex], zip: await checkZipItem(context, itemIndex) });
 			});
 			if (problem) problems.set(itemIndex, problem);
-			else units.push({ itemIndexes: [itemIndex] });
 		}
 		return { units, problems };
 	},
 	async execute(context, unit) {
 		if (unit.images) return await detectPackedImages(context, unit.images);
-		return new Map([[unit.itemIndexes[0], await detectZipItem(context, unit.itemIndexes[0])]]);
+		return new Map([[unit.itemIndexes[0], await detectZipItem(context, unit.itemIndexes[0], unit.zip as CheckedZip)]]);
 	},
 };

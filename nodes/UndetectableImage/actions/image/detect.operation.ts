@@ -5,13 +5,14 @@ import type { ImageUpload } from '../../api/handshake';
 import { fetchAsset, submitImage, waitForImage } from '../../api/handshake';
 import { failureReason, simplifyImage } from '../../api/output';
 import { readBinary } from '../../helpers/binary';
-import { checkDocumentId, checkHttpUrl, checkImage, checkModel, normaliseFileName } from '../../helpers/files';
+import { checkDocumentId, checkHttpUrl, checkImage, normaliseFileName } from '../../helpers/files';
 import { failedDetection, InputProblem } from '../../transport/errors';
 import type { OperationContext } from '../operation';
 import { perItem } from '../operation';
 import {
 	concurrencyOption,
 	deadlineFrom,
+	detectionFields,
 	optionsOf,
 	optionsParameter,
 	simplifyOption,
@@ -151,13 +152,7 @@ const properties: INodeProperties[] = [
 
 /** The /detect body from the options, checked before anything is sent. */
 function detectBody(options: IDataObject): IDataObject {
-	const body: IDataObject = {
-		generate_preview: options.generatePreview ?? true,
-		generate_analysis_details: options.generateAnalysisDetails ?? true,
-		generate_heatmap_overlayed: options.heatmapOverlayed ?? true,
-	};
-	const model = checkModel(options.model);
-	if (model) body.model = model;
+	const body = detectionFields(options, { preview: true, analysis: true });
 	if (options.documentId) body.id = checkDocumentId(options.documentId, 'The Document ID option');
 	if (options.documentType && options.documentType !== 'Image') body.document_type = String(options.documentType);
 	if (options.email) {

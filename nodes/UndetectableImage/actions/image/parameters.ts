@@ -2,6 +2,7 @@
 // n8n's updateDisplayOptions. And the reading of the options they hold.
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
+import { checkModel } from '../../helpers/files';
 import { InputProblem } from '../../transport/errors';
 
 export const waitForResultParameter = (description: string): INodeProperties => ({
@@ -100,4 +101,19 @@ export function deadlineFrom(options: IDataObject, defaultSeconds: number): { de
 		throw new InputProblem(`The Timeout option "${String(raw).slice(0, 40)}" is not a positive number of seconds`, `Set it to a number above 0, or remove it to use the default (${defaultSeconds} s).`);
 	}
 	return { timeoutSeconds, deadline: Date.now() + timeoutSeconds * 1000 };
+}
+
+/**
+ * The fields /detect and /bulk-upload share, from the options. Their defaults differ per the reference: a single
+ * image gets a preview and the analysis unless turned off; a bulk batch gets neither unless turned on.
+ */
+export function detectionFields(options: IDataObject, defaults: { preview: boolean; analysis: boolean }): IDataObject {
+	const fields: IDataObject = {
+		generate_preview: options.generatePreview ?? defaults.preview,
+		generate_analysis_details: options.generateAnalysisDetails ?? defaults.analysis,
+		generate_heatmap_overlayed: options.heatmapOverlayed ?? true,
+	};
+	const model = checkModel(options.model);
+	if (model) fields.model = model;
+	return fields;
 }
