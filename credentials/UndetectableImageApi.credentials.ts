@@ -8,6 +8,11 @@ import type {
 
 export const DEFAULT_API_BASE_URL = 'https://ai-image-detect.undetectable.ai';
 export const DEFAULT_STORAGE_BASE_URL = 'https://ai-image-detector-prod.nyc3.digitaloceanspaces.com';
+/**
+ * What is cleaned off a pasted key, everywhere it is sent (the header here, the body in the node): white space
+ * (a trailing newline, say) and invisible characters (zero-width spaces and joiners, the byte-order mark).
+ */
+export const KEY_NOISE = /[\s\u200B-\u200D\u2060\uFEFF]/g;
 
 export class UndetectableImageApi implements ICredentialType {
 	name = 'undetectableImageApi';
@@ -47,12 +52,12 @@ export class UndetectableImageApi implements ICredentialType {
 	];
 
 	// The API reads the key from the `apikey` header on GET endpoints; the POST endpoints that need it take it in
-	// the JSON body, which the node adds itself (to API-host requests only).
+	// the JSON body, which the node adds itself (to API-host requests only). Both are cleaned by KEY_NOISE.
 	authenticate: IAuthenticateGeneric = {
 		type: 'generic',
 		properties: {
 			headers: {
-				apikey: '={{$credentials.apiKey}}',
+				apikey: '={{$credentials.apiKey.replace(/[\\s\\u200B-\\u200D\\u2060\\uFEFF]/g, "")}}',
 			},
 		},
 	};
@@ -62,6 +67,8 @@ export class UndetectableImageApi implements ICredentialType {
 			baseURL: '={{$credentials.baseUrl.replace(/\\/+$/, "")}}',
 			url: '/check-user-credits',
 			method: 'GET',
+			// A redirect fails the test rather than carrying the key to wherever it points.
+			disableFollowRedirect: true,
 		},
 	};
 }

@@ -73,8 +73,13 @@ describe('Check Credits', () => {
 
 	test('the credential test asks GET /check-user-credits with the apikey header', async () => {
 		const credentialType = ctx.engine.credentialType;
-		expect(credentialType.test.request).toMatchObject({ url: '/check-user-credits', method: 'GET' });
-		expect(credentialType.authenticate).toEqual({ type: 'generic', properties: { headers: { apikey: '={{$credentials.apiKey}}' } } });
+		// The Test button's request: no redirect is followed (one fails the test instead of carrying the key away).
+		expect(credentialType.test.request).toMatchObject({ url: '/check-user-credits', method: 'GET', disableFollowRedirect: true });
+		// The header is the key cleaned of white space and invisible characters, as the node cleans the body's.
+		const header = credentialType.authenticate.properties.headers.apikey;
+		expect(header).toMatch(/^=\{\{\$credentials\.apiKey\.replace\(/);
+		const expression = header.slice(3, -2).replace('$credentials.apiKey', 'key');
+		expect(new Function('key', `return ${expression}`)(' ab\u200Bc\n')).toBe('abc');
 	});
 });
 

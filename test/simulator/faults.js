@@ -9,6 +9,8 @@
 //   { drop: 'before' }               close the connection before the request is handled
 //   { drop: 'after' }                handle the request (state changes!), then close without answering
 //   { delayMs: 5000 }                answer late (for request timeouts)
+//   { status: 302, location: url }   redirect (301, 302, 303, 307, 308) to `url`, relative or absolute
+//   { status: 200, raw: text, contentType }   answer any status with this body as it is (an HTML page from a proxy)
 
 function mulberry32(seed) {
 	let a = seed >>> 0;

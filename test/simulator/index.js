@@ -96,6 +96,16 @@ class Simulator {
 
 		const fault = this.faults.pick(server, req.method, url.pathname);
 		if (fault?.drop === 'before') return req.socket.destroy();
+		if (fault?.location) {
+			record.status = fault.status;
+			res.writeHead(fault.status, { location: fault.location, 'content-length': 0 });
+			return res.end();
+		}
+		if (fault?.raw !== undefined) {
+			record.status = fault.status;
+			res.writeHead(fault.status, { 'content-type': fault.contentType ?? 'text/html' });
+			return res.end(fault.raw);
+		}
 		if (fault?.status) {
 			record.status = fault.status;
 			const headers = { 'content-type': 'application/json' };

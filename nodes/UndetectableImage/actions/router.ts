@@ -4,7 +4,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import { ImageDetectorApi } from '../api/client';
 import { Poller } from '../api/poller';
 import { pool } from '../helpers/pool';
-import { itemError } from '../transport/errors';
+import { itemError, redactJson } from '../transport/errors';
 import { RateGate, readCredential, Transport } from '../transport/transport';
 import { accountOperations } from './account';
 import { imageOperations } from './image';
@@ -42,12 +42,12 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 
 	const plan = operation.plan ? await operation.plan(context, itemIndexes) : oneUnitPerItem(itemIndexes);
 	const results = new Map<number, INodeExecutionData[] | Error>();
-	for (const [itemIndex, problem] of plan.problems) results.set(itemIndex, itemError(this, problem, itemIndex));
+	for (const [itemIndex, problem] of plan.problems) results.set(itemIndex, itemError(this, problem, itemIndex, transport.secrets));
 	// Without Continue On Fail, one bad item stops the run before any unit starts, so no credit is spent.
 	if (results.size && !continueOnFail) throw results.values().next().value;
 
-	await runUnits(context, operation, plan, results, continueOnFail);
-	return [collectOutput(itemIndexes, results, continueOnFail)];
+	await runUnits(context, operation, plan, results, continueOnFail, transport.secrets);
+	return [collectOutput(itemIndexes, results, continueOnFail, transport.secrets)];
 }
 
 function chooseOperation(n8n: IExecuteFunctions): Operation {
@@ -65,6 +65,7 @@ async function runUnits(
 	plan: Plan<WorkUnit>,
 	results: Map<number, INodeExecutionData[] | Error>,
 	continueOnFail: boolean,
+	secrets: string[],
 ): Promise<void> {
 	let stopped = false;
 	await pool(
@@ -74,7 +75,7 @@ async function runUnits(
 			try {
 				for (const [itemIndex, items] of await operation.execute(context, unit)) results.set(itemIndex, items);
 			} catch (error) {
-				for (const itemIndex of unit.itemIndexes) results.set(itemIndex, itemError(context.n8n, error, itemIndex));
+				for (const itemIndex of unit.itemIndexes) results.set(itemIndex, itemError(context.n8n, error, itemIndex, secrets));
 				if (!continueOnFail) stopped = true;
 			}
 		},
@@ -82,11 +83,15 @@ async function runUnits(
 	);
 }
 
-/** The output in input order: each item's outputs, paired to it, or (Continue On Fail) its error as an item. */
+/**
+ * The output in input order: each item's outputs, paired to it, or (Continue On Fail) its error as an item; no
+ * secret in any of it.
+ */
 function collectOutput(
 	itemIndexes: number[],
 	results: Map<number, INodeExecutionData[] | Error>,
 	continueOnFail: boolean,
+	secrets: string[],
 ): INodeExecutionData[] {
 	const output: INodeExecutionData[] = [];
 	for (const itemIndex of itemIndexes) {
@@ -95,7 +100,7 @@ function collectOutput(
 			if (!continueOnFail) throw result;
 			output.push({ json: errorJson(result), pairedItem: { item: itemIndex } });
 		} else if (result) {
-			for (const item of result) output.push({ ...item, pairedItem: item.pairedItem ?? { item: itemIndex } });
+			for (const item of result) output.push({ ...item, json: redactJson(item.json, secrets), pairedItem: item.pairedItem ?? { item: itemIndex } });
 		}
 	}
 	return output;

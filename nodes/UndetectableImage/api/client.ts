@@ -159,6 +159,7 @@ export class ImageDetectorApi {
 					binary: true,
 					accept: [202],
 					retry: 'safe',
+					redirectWithoutKey: true,
 					timeoutMs: 60_000,
 					itemIndex,
 				})

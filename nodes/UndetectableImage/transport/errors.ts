@@ -133,16 +133,33 @@ export class InputProblem extends Error {
 	}
 }
 
-/** The error for an item, as n8n shows it: what is wrong, how to fix it, which item. */
-export function itemError(n8n: IExecuteFunctions, error: unknown, itemIndex: number): NodeApiError | NodeOperationError {
+/**
+ * The error for an item, as n8n shows it: what is wrong, how to fix it, which item; with every secret masked,
+ * whatever text it came from (an API answer, or a key pasted into a parameter).
+ */
+export function itemError(n8n: IExecuteFunctions, error: unknown, itemIndex: number, secrets: string[] = []): NodeApiError | NodeOperationError {
+	let out: NodeApiError | NodeOperationError;
 	if (error instanceof InputProblem) {
-		return new NodeOperationError(n8n.getNode(), error.message, { itemIndex, description: error.fix });
+		out = new NodeOperationError(n8n.getNode(), redact(error.message, secrets), { itemIndex, description: redact(error.fix, secrets) });
+	} else if (error instanceof NodeApiError || error instanceof NodeOperationError) {
+		out = error;
+		if (out.context.itemIndex === undefined) out.context.itemIndex = itemIndex;
+	} else {
+		out = new NodeOperationError(n8n.getNode(), error as Error, { itemIndex });
 	}
-	if (error instanceof NodeApiError || error instanceof NodeOperationError) {
-		if (error.context.itemIndex === undefined) error.context.itemIndex = itemIndex;
-		return error;
+	out.message = redact(out.message, secrets);
+	if (out.description) out.description = redact(out.description, secrets);
+	return out;
+}
+
+/** A copy of output JSON with every secret masked in every string (an API answer may echo what it was sent). */
+export function redactJson<T>(value: T, secrets: string[]): T {
+	if (typeof value === 'string') return redact(value, secrets) as T;
+	if (Array.isArray(value)) return value.map((v) => redactJson(v, secrets)) as T;
+	if (value && typeof value === 'object' && !Buffer.isBuffer(value)) {
+		return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k, secrets), redactJson(v, secrets)])) as T;
 	}
-	return new NodeOperationError(n8n.getNode(), error as Error, { itemIndex });
+	return value;
 }
 
 /** An error about a document or a bulk batch: keeps its ID, so Continue On Fail can hand it on. */

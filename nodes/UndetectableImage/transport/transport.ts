@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, IHttpRequestOptions } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
+import { jsonParse, NodeOperationError } from 'n8n-workflow';
 
-import { DEFAULT_API_BASE_URL, DEFAULT_STORAGE_BASE_URL } from '../../../credentials/UndetectableImageApi.credentials';
+import { DEFAULT_API_BASE_URL, DEFAULT_STORAGE_BASE_URL, KEY_NOISE } from '../../../credentials/UndetectableImageApi.credentials';
 
 import { pause } from '../helpers/pause';
 import { timing } from './timing';
@@ -43,6 +43,8 @@ export interface Call {
 	headers?: IDataObject;
 	/** Answer as bytes rather than parsed JSON. */
 	binary?: boolean;
+	/** A heatmap or preview: a redirect to another host is followed there with a plain GET and no key. */
+	redirectWithoutKey?: boolean;
 	/** Statuses handed back to the caller instead of being turned into errors (2xx always are). */
 	accept?: number[];
 	retry: RetryPolicy;
@@ -62,6 +64,21 @@ export interface Reply {
 }
 
 const RETRY_STATUSES = new Set([429, 500, 502, 503, 504]);
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** How many redirects one request may follow. */
+const MAX_REDIRECTS = 5;
+
+/** Where one request of a call goes, and what it carries. */
+interface Hop {
+	url: string;
+	method: 'GET' | 'POST' | 'PUT';
+	/** With the credential (the apikey header, and `key` in the body where the call has it): API origin only. */
+	withCredential: boolean;
+	withBody: boolean;
+}
+
+/** A redirect the node will not follow: not an answer, not a network failure, and not worth retrying. */
+class RedirectRefused extends Error {}
 /** 5xx answers whose reason says a repeat cannot help (the reference's "Common Issues"). */
 const PERMANENT_REASONS = /file metadata could not be fetched/i;
 /** Failures that happen before a request reaches the server. */
@@ -130,7 +147,7 @@ export class RateGate {
 /** The credential, checked once per run. */
 export async function readCredential(n8n: IExecuteFunctions): Promise<ApiSettings> {
 	const credential = await n8n.getCredentials(CREDENTIAL_TYPE);
-	const apiKey = String(credential.apiKey ?? '').trim();
+	const apiKey = String(credential.apiKey ?? '').replace(KEY_NOISE, '');
 	if (!apiKey) {
 		throw new NodeOperationError(n8n.getNode(), 'The credential has no API key', {
 			description: 'Open the "Undetectable AI Image Detector API" credential and paste the key from the Undetectable.AI developer portal.',
@@ -151,10 +168,11 @@ export async function readCredential(n8n: IExecuteFunctions): Promise<ApiSetting
 	};
 }
 
-/** One attempt's result: an answer, or a failure before there was one. */
+/** One attempt's result: an answer, a failure before there was one, or a redirect the node would not follow. */
 interface Attempt {
 	reply?: Reply;
 	failure?: { code: string; sent: boolean };
+	refusal?: string;
 }
 
 /** The kinds of answer, as far as retrying is concerned. */
@@ -177,6 +195,7 @@ const ON_VERDICT: Record<Exclude<Verdict, 'ok'>, { retry: 'never' | 'always' | '
 /** Sorts one attempt into a verdict. */
 function classify(call: Call, attempt: Attempt): Verdict {
 	const { reply, failure } = attempt;
+	if (attempt.refusal) return 'refused';
 	if (failure) {
 		if (failure.code === 'ERR_CANCELED') return 'cancelled';
 		return failure.sent ? 'dropped' : 'notSent';
@@ -229,7 +248,7 @@ export class Transport {
 		try {
 			result = { reply: await this.sendOnce(call, attemptNumber) };
 		} catch (error) {
-			result = { failure: this.networkFailure(error) };
+			result = error instanceof RedirectRefused ? { refusal: error.message } : { failure: this.networkFailure(error) };
 		}
 		this.gate.release(result.reply?.status === 429);
 		return result;
@@ -241,8 +260,10 @@ export class Transport {
 		if (rule.counts) spent[rule.counts]++;
 		const { reply, failure } = attempt;
 		const stillFailed = `It still failed after ${attemptNumber} attempts.`;
-		const giveUp = (extra?: string) =>
-			reply ? this.error(call, reply, extra) : this.networkError(call, failure?.code ?? 'ECONNRESET', extra, failure?.sent === true && call.retry === 'beforeAccepted');
+		const giveUp = (extra?: string) => {
+			if (attempt.refusal) return this.redirectError(call, attempt.refusal);
+			return reply ? this.error(call, reply, extra) : this.networkError(call, failure?.code ?? 'ECONNRESET', extra, failure?.sent === true && call.retry === 'beforeAccepted');
+		};
 
 		if (verdict === 'cancelled') throw this.networkError(call, 'ERR_CANCELED', 'The execution was cancelled.');
 		if (rule.retry === 'never') throw giveUp();
@@ -277,50 +298,80 @@ export class Transport {
 		});
 	}
 
+	/**
+	 * One attempt, following redirects itself (no request follows one on its own): at most MAX_REDIRECTS, no loops,
+	 * http(s) only. The credential goes to the API's origin and nowhere else: a redirect elsewhere is refused, but
+	 * for a heatmap or preview, which is then fetched there with a plain GET and no key of any kind.
+	 */
 	private async sendOnce(call: Call, attempt: number): Promise<Reply> {
 		const toApi = call.path !== undefined;
-		const url = toApi ? `${this.settings.baseUrl.replace(/\/+$/, '')}${call.path}` : (call.url as string);
-		const options: IHttpRequestOptions = {
+		let hop: Hop = {
+			url: toApi ? `${this.settings.baseUrl.replace(/\/+$/, '')}${call.path}` : (call.url as string),
 			method: call.method,
-			url,
-			qs: call.qs,
+			withCredential: toApi,
+			withBody: true,
+		};
+		const visited = new Set<string>();
+		for (;;) {
+			const reply = await this.request(call, hop, attempt, visited.size === 0);
+			if (!REDIRECT_STATUSES.has(reply.status) || call.accept?.includes(reply.status)) return reply;
+			visited.add(hop.url);
+			hop = this.nextHop(call, hop, reply, visited);
+		}
+	}
+
+	private nextHop(call: Call, from: Hop, reply: Reply, visited: Set<string>): Hop {
+		const location = reply.headers.location;
+		const next = location && URL.canParse(location, from.url) ? new URL(location, from.url) : undefined;
+		if (!next) throw new RedirectRefused(`the server answered with a redirect (HTTP ${reply.status}) to no valid address`);
+		if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new RedirectRefused(`the server redirected to a ${next.protocol} address, which the node does not follow`);
+		if (visited.has(next.href) || visited.size > MAX_REDIRECTS) throw new RedirectRefused(`the server redirected more than ${MAX_REDIRECTS} times (a redirect loop?)`);
+		let withCredential = from.withCredential;
+		if (withCredential && next.origin !== this.apiOrigin) {
+			if (!call.redirectWithoutKey) {
+				throw new RedirectRefused(`the API redirected to ${next.host}, another host: the request was not sent there, so the API key stayed with the API`);
+			}
+			withCredential = false;
+		}
+		// 303, and 301/302 after anything but GET, turn into a GET without a body (as browsers do); so does leaving the API.
+		const asGet = reply.status === 303 || ((reply.status === 301 || reply.status === 302) && from.method !== 'GET') || withCredential !== from.withCredential;
+		return { url: next.href, method: asGet ? 'GET' : from.method, withCredential, withBody: from.withBody && !asGet };
+	}
+
+	/** One HTTP request of a hop, through n8n's helpers: with the credential on the API's origin, plain elsewhere. */
+	private async request(call: Call, hop: Hop, attempt: number, first: boolean): Promise<Reply> {
+		const options: IHttpRequestOptions = {
+			method: hop.method,
+			url: hop.url,
+			qs: first ? call.qs : undefined,
 			headers: { ...call.headers },
 			returnFullResponse: true,
 			ignoreHttpStatusErrors: true,
+			disableFollowRedirect: true,
 			timeout: call.timeoutMs ?? timing.requestTimeoutMs,
-			// A redirect must never carry the key to another host.
-			sendCredentialsOnCrossOriginRedirect: false,
+			abortSignal: this.n8n.getExecutionCancelSignal?.(),
 		};
 		if (call.binary) options.encoding = 'arraybuffer';
 		else options.json = true;
-		if (call.json) {
-			options.body = call.withKey && toApi ? { key: this.settings.apiKey, ...call.json } : call.json;
-		} else if (call.body) {
+		if (hop.withBody && call.json) {
+			options.body = call.withKey && hop.withCredential ? { key: this.settings.apiKey, ...call.json } : call.json;
+		} else if (hop.withBody && call.body) {
 			options.body = Buffer.isBuffer(call.body) ? call.body : await call.body();
 		}
-		const res = (toApi
+		if (!hop.withBody && options.headers) delete options.headers['Content-Type'];
+		const res = (hop.withCredential
 			? await this.n8n.helpers.httpRequestWithAuthentication.call(this.n8n, CREDENTIAL_TYPE, options)
-			: await this.n8n.helpers.httpRequest({ ...options, abortSignal: this.n8n.getExecutionCancelSignal?.() })) as {
-			statusCode: number;
-			headers: Record<string, string>;
-			body: unknown;
-		};
-		let body = res.body;
+			: await this.n8n.helpers.httpRequest(options)) as { statusCode: number; headers: Record<string, string>; body: unknown };
 		const headers = lowerCaseKeys(res.headers);
-		if (call.binary && body !== undefined && !Buffer.isBuffer(body)) body = Buffer.from(body as ArrayBuffer);
-		// Endpoints that serve files answer errors and "not ready" in JSON: hand those back parsed.
-		const isJson = /json/.test(headers['content-type'] ?? '');
-		if (isJson && (Buffer.isBuffer(body) || typeof body === 'string')) {
-			const text = body.toString();
-			try {
-				body = text.trim() ? JSON.parse(text) : null;
-			} catch {
-				body = text; // keep the text: it still says what went wrong
-			}
-		} else if (Buffer.isBuffer(body) && !call.binary) {
-			body = body.toString();
-		}
-		return { status: res.statusCode, headers, body, attempts: attempt };
+		return { status: res.statusCode, headers, body: decodeBody(call, res.body, headers), attempts: attempt };
+	}
+
+	private redirectError(call: Call, reason: string) {
+		const hint =
+			call.path !== undefined
+				? 'Check the API Base URL in the credential: it should be the address the API answers at itself, not one that forwards elsewhere.'
+				: `Check that ${hostOf(call.url)} serves the file at that address itself.`;
+		return apiError(this.n8n.getNode(), { purpose: call.purpose, reason, hint, itemIndex: call.itemIndex, secrets: this.secrets });
 	}
 
 	private networkFailure(error: unknown): { code: string; sent: boolean } {
@@ -344,6 +395,19 @@ export class Transport {
 				: `Check that ${where} is reachable from n8n.`;
 		return apiError(this.n8n.getNode(), { purpose: call.purpose, reason, hint, extra, itemIndex: call.itemIndex, secrets: this.secrets });
 	}
+}
+
+/** Endpoints that serve files answer errors and "not ready" in JSON: those are handed back parsed. */
+function decodeBody(call: Call, raw: unknown, headers: Record<string, string>): unknown {
+	let body = raw;
+	if (call.binary && body !== undefined && !Buffer.isBuffer(body)) body = Buffer.from(body as ArrayBuffer);
+	const isJson = /json/.test(headers['content-type'] ?? '');
+	if (isJson && (Buffer.isBuffer(body) || typeof body === 'string')) {
+		const text = body.toString();
+		// Not JSON after all: keep the text, it still says what went wrong.
+		return text.trim() ? jsonParse<unknown>(text, { fallbackValue: text }) : null;
+	}
+	return Buffer.isBuffer(body) && !call.binary ? body.toString() : body;
 }
 
 function hostOf(url: string | undefined): string {

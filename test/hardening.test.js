@@ -1,0 +1,128 @@
+'use strict';
+// The key goes to the configured API origin and nowhere else, redirects included; a pasted key is cleaned the same
+// way for header and body; no text the node makes shows the key. Against the simulator, made hostile where needed.
+const { useSimulator, imageItem, DEFAULT_KEY } = require('./harness/setup');
+const { Simulator } = require('./simulator');
+const { getEngine } = require('./harness/engine');
+const { image } = require('./harness/fixtures');
+const { scoreFor } = require('./simulator/documents');
+
+const ctx = useSimulator();
+const credits = { resource: 'account', operation: 'getCredits' };
+const detect = (extra = {}) => ({ resource: 'image', operation: 'detect', ...extra });
+
+/** Every request since `from` that reached a host other than the API, with what it carried of the key. */
+const keyAway = (from) =>
+	ctx.sim.requests
+		.slice(from)
+		.filter((q) => q.server !== 'api')
+		.filter((q) => JSON.stringify(q.headers).includes(DEFAULT_KEY) || String(q.body).includes(DEFAULT_KEY));
+
+describe('redirects', () => {
+	test('a redirect from the API to another host is refused: the error names the host and says the key stayed', async () => {
+		const from = ctx.sim.requests.length;
+		ctx.sim.faults.once('api', 'GET', '/check-user-credits', { status: 307, location: `${ctx.sim.storageUrl}/collect` });
+		const r = await ctx.run(credits);
+		expect(r.error.message).toMatch(new RegExp(`redirected to ${new URL(ctx.sim.storageUrl).host}, another host`));
+		expect(r.error.message).toMatch(/API key stayed with the API/);
+		expect(r.error.description).toMatch(/API Base URL/);
+		// Not retried, and nothing at all went to the other host.
+		expect(ctx.sim.requests.slice(from).map((q) => `${q.server} ${q.path}`)).toEqual(['api /check-user-credits']);
+	});
+
+	test.each([301, 302, 303, 307, 308])('a %i from /detect to another host: nothing reaches it, no key leaves', async (status) => {
+		const from = ctx.sim.requests.length;
+		ctx.sim.faults.once('api', 'POST', '/detect', { status, location: `${ctx.sim.storageUrl}/collect` });
+		const r = await ctx.run(detect(), [imageItem(image.jpeg(2000, 7), 'a.jpg', 'image/jpeg')]);
+		expect(r.error.message).toMatch(/another host/);
+		expect(ctx.sim.requests.slice(from).filter((q) => q.path === '/collect')).toEqual([]);
+		expect(keyAway(from)).toEqual([]);
+	});
+
+	test('a redirect within the API origin is followed, with the key', async () => {
+		ctx.sim.faults.once('api', 'GET', '/check-user-credits', { status: 302, location: '/check-user-credits?via=redirect' });
+		const from = ctx.sim.requests.length;
+		const r = await ctx.run(credits);
+		expect(r.error).toBeUndefined();
+		expect(typeof r.items[0].json.credits).toBe('number');
+		const followed = ctx.sim.requests.slice(from).find((q) => q.query.via === 'redirect');
+		expect(followed.headers.apikey).toBe(DEFAULT_KEY);
+	});
+
+	test('a redirect loop ends after five hops with an error that says so, not a network error after hundreds', async () => {
+		for (let k = 0; k < 20; k++) ctx.sim.faults.once('api', 'GET', '/check-user-credits', { status: 302, location: `/check-user-credits?hop=${k % 3}` });
+		const from = ctx.sim.requests.length;
+		const r = await ctx.run(credits);
+		expect(r.error.message).toMatch(/redirected more than 5 times \(a redirect loop\?\)/);
+		expect(ctx.sim.requests.length - from).toBeLessThanOrEqual(6);
+		ctx.sim.faults.reset();
+	});
+
+	test('a redirect to a non-http address is refused as such', async () => {
+		ctx.sim.faults.once('api', 'GET', '/check-user-credits', { status: 302, location: 'file:///etc/passwd' });
+		const r = await ctx.run(credits);
+		expect(r.error.message).toMatch(/redirected to a file: address, which the node does not follow/);
+	});
+});
+
+describe('a secure heatmap URL that redirects to storage', () => {
+	let sim;
+	beforeAll(async () => {
+		sim = await new Simulator({ secureUrls: true }).start();
+	});
+	afterAll(async () => sim.close());
+
+	test('is fetched there with a plain GET and no key of any kind', async () => {
+		const engine = await getEngine();
+		const credentials = { apiKey: DEFAULT_KEY, baseUrl: sim.apiUrl, storageBaseUrl: sim.storageUrl };
+		const done = await engine.run({ parameters: detect({ options: { waitForHeatmap: true } }), items: [imageItem(image.png(3000, 11), 'h.png', 'image/png')], credentials });
+		const id = done.items[0].json.id;
+		sim.faults.once('api', 'POST', `/heatmap/${id}`, { status: 307, location: `${sim.storageUrl}/heatmaps/${id}.png` });
+		const from = sim.requests.length;
+		const r = await engine.run({ parameters: { resource: 'image', operation: 'downloadHeatmap', documentId: id }, credentials });
+		expect(r.error).toBeUndefined();
+		expect(r.items[0].binary.data.mimeType).toBe('image/png');
+		const atStorage = sim.requests.slice(from).filter((q) => q.server === 'storage');
+		expect(atStorage.map((q) => `${q.method} ${q.path}`)).toEqual([`GET /heatmaps/${id}.png`]);
+		expect(atStorage[0].headers.apikey).toBeUndefined();
+		expect(atStorage[0].bodyBytes).toBe(0);
+	});
+});
+
+describe('the key as pasted', () => {
+	test.each([
+		['a trailing newline', `${DEFAULT_KEY}\n`],
+		['surrounding spaces', `  ${DEFAULT_KEY} `],
+		['a zero-width space and a byte-order mark', `\uFEFF${DEFAULT_KEY}\u200B`],
+	])('with %s is cleaned the same way for the header and the body', async (_, pasted) => {
+		const from = ctx.sim.requests.length;
+		const bytes = image.jpeg(2100, 21);
+		const r = await ctx.run(detect(), [imageItem(bytes, 'k.jpg', 'image/jpeg')], { credentials: { ...ctx.credentials, apiKey: pasted } });
+		expect(r.error).toBeUndefined();
+		expect(r.items[0].json.score).toBe(scoreFor(bytes));
+		const sent = ctx.sim.requests.slice(from).filter((q) => q.server === 'api');
+		expect(sent.find((q) => q.path === '/get-presigned-url').headers.apikey).toBe(DEFAULT_KEY);
+		expect(JSON.parse(sent.find((q) => q.path === '/detect').body).key).toBe(DEFAULT_KEY);
+	});
+});
+
+describe('no text the node makes shows the key', () => {
+	test('a key pasted into Document ID is masked in the error', async () => {
+		const r = await ctx.run({ resource: 'image', operation: 'getResult', documentId: DEFAULT_KEY });
+		expect(r.error.message).toMatch(/Document ID "\*\*\*" is not a valid ID/);
+		// What the node wrote (the key stays where the user typed it: in the node's own parameters).
+		const written = JSON.parse(r.serialised).data.resultData.error;
+		delete written.node;
+		expect(JSON.stringify(written)).not.toContain(DEFAULT_KEY);
+	});
+
+	test('Get Result with Simplify off masks a key the API echoed', async () => {
+		const bytes = image.jpeg(2200, 23);
+		const submitted = await ctx.run(detect({ waitForResult: false }), [imageItem(bytes, 'e.jpg', 'image/jpeg')]);
+		const id = submitted.items[0].json.id;
+		ctx.sim.faults.once('api', 'POST', '/query', { status: 200, json: { id, status: 'done', result: 50, result_details: { note: `sent with ${DEFAULT_KEY}` } } });
+		const r = await ctx.run({ resource: 'image', operation: 'getResult', documentId: id, options: { simplify: false } });
+		expect(r.items[0].json.result_details.note).toBe('sent with ***');
+		expect(r.serialised).not.toContain(DEFAULT_KEY);
+	});
+});
