@@ -126,3 +126,70 @@ describe('no text the node makes shows the key', () => {
 		expect(r.serialised).not.toContain(DEFAULT_KEY);
 	});
 });
+
+describe('every download is capped while it streams', () => {
+	const fromUrl = (url) => detect({ inputSource: 'url', imageUrl: url });
+
+	test('an image URL that serves 1 GiB (length not declared) stops at 10 MB, once, with a clear error', async () => {
+		const url = `${ctx.sim.storageUrl}/public/huge.jpg`;
+		ctx.sim.faults.once('storage', 'GET', '/public/huge.jpg', { stream: { bytes: 1024 ** 3, declare: false } });
+		const from = ctx.sim.requests.length;
+		const started = Date.now();
+		const r = await ctx.run(fromUrl(url));
+		expect(r.error.message).toMatch(/Downloading the image from its URL failed: the file is larger than 10.0 MB/);
+		expect(r.error.description).toMatch(/up to 10 MB/);
+		const gets = ctx.sim.requests.slice(from).filter((q) => q.path === '/public/huge.jpg');
+		expect(gets).toHaveLength(1); // not retried
+		expect(gets[0].streamed).toBeLessThan(64 * 1024 * 1024); // the server stopped soon after the node did
+		expect(Date.now() - started).toBeLessThan(10_000);
+	});
+
+	test('an image URL that declares 4.3 GB is refused before it is read', async () => {
+		const url = `${ctx.sim.storageUrl}/public/declared.jpg`;
+		ctx.sim.faults.once('storage', 'GET', '/public/declared.jpg', { stream: { bytes: 4.3e9, declare: true } });
+		const from = ctx.sim.requests.length;
+		const r = await ctx.run(fromUrl(url));
+		expect(r.error.message).toMatch(/larger than 10.0 MB \(the server says 4100.8 MB\)/);
+		const gets = ctx.sim.requests.slice(from).filter((q) => q.path === '/public/declared.jpg');
+		expect(gets).toHaveLength(1);
+		expect(gets[0].streamed).toBeLessThan(64 * 1024 * 1024);
+	});
+
+	test('a heatmap that never ends stops at 25 MB', async () => {
+		const bytes = image.png(3000, 31);
+		const done = await ctx.run(detect({ options: { waitForHeatmap: true } }), [imageItem(bytes, 'big.png', 'image/png')]);
+		const id = done.items[0].json.id;
+		ctx.sim.faults.once('storage', 'GET', `/heatmaps/${id}.png`, { stream: { bytes: 1024 ** 3, declare: false } });
+		const r = await ctx.run({ resource: 'image', operation: 'downloadHeatmap', documentId: id });
+		expect(r.error.message).toMatch(/Downloading the heatmap failed: the file is larger than 25.0 MB/);
+	});
+
+	test('a heatmap served as an HTML page with 200 is not saved as .png: the verdict stays, with heatmapError', async () => {
+		const bytes = image.png(3100, 32);
+		const submitted = await ctx.run(detect({ waitForResult: false }), [imageItem(bytes, 'page.png', 'image/png')]);
+		const id = submitted.items[0].json.id;
+		// Get Result waits for the heatmap; then Detect-like download of it gets a proxy's page.
+		await ctx.run({ resource: 'image', operation: 'getResult', documentId: id, options: { waitForHeatmap: true } });
+		ctx.sim.faults.once('storage', 'GET', `/heatmaps/${id}.png`, { status: 200, raw: '<html><body>Bad gateway</body></html>', contentType: 'text/html' });
+		const r = await ctx.run({ resource: 'image', operation: 'downloadHeatmap', documentId: id });
+		expect(r.error.message).toMatch(/has no heatmap: the server sent text\/html that is not an image/);
+
+		const detectBytes = image.png(3200, 33);
+		ctx.sim.faults.once('storage', 'GET', /^\/heatmaps\//, { status: 200, raw: '<html>oops</html>', contentType: 'text/html' });
+		const d = await ctx.run(detect({ options: { downloadHeatmap: true } }), [imageItem(detectBytes, 'keep.png', 'image/png')]);
+		expect(d.error).toBeUndefined();
+		expect(d.items[0].json).toMatchObject({ score: scoreFor(detectBytes), heatmapError: expect.stringMatching(/not an image/) });
+		expect(d.items[0].binary.heatmap).toBeUndefined();
+	});
+});
+
+describe('no billed result is lost', () => {
+	test('Detect with Download Heatmap keeps its verdict when the heatmap host keeps failing', async () => {
+		const bytes = image.png(3300, 41);
+		for (let k = 0; k < 8; k++) ctx.sim.faults.once('storage', 'GET', /^\/heatmaps\//, { status: 500 });
+		const r = await ctx.run(detect({ options: { downloadHeatmap: true } }), [imageItem(bytes, 'kept.png', 'image/png')]);
+		ctx.sim.faults.reset();
+		expect(r.error).toBeUndefined();
+		expect(r.items[0].json).toMatchObject({ status: 'done', score: scoreFor(bytes), heatmapError: expect.stringMatching(/downloading it failed: .*HTTP 500/) });
+	});
+});

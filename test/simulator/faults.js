@@ -11,6 +11,8 @@
 //   { delayMs: 5000 }                answer late (for request timeouts)
 //   { status: 302, location: url }   redirect (301, 302, 303, 307, 308) to `url`, relative or absolute
 //   { status: 200, raw: text, contentType }   answer any status with this body as it is (an HTML page from a proxy)
+//   { stream: { bytes, declare } }   answer 200 with `bytes` bytes, written as the client reads them (declared in
+//                                    Content-Length when `declare`); how many left is kept in `streamed`
 
 function mulberry32(seed) {
 	let a = seed >>> 0;

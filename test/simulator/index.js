@@ -101,6 +101,10 @@ class Simulator {
 			res.writeHead(fault.status, { location: fault.location, 'content-length': 0 });
 			return res.end();
 		}
+		if (fault?.stream) {
+			record.status = 200;
+			return this.streamBytes(res, fault.stream, record);
+		}
 		if (fault?.raw !== undefined) {
 			record.status = fault.status;
 			res.writeHead(fault.status, { 'content-type': fault.contentType ?? 'text/html' });
@@ -135,6 +139,26 @@ class Simulator {
 		}
 		res.writeHead(out.status, { 'content-type': 'application/json' });
 		res.end(out.json === undefined ? '' : JSON.stringify(out.json));
+	}
+
+	/** Writes `bytes` bytes of a JPEG-looking body as fast as the client takes them; stops when it goes away. */
+	streamBytes(res, { bytes, declare }, record) {
+		res.writeHead(200, { 'content-type': 'image/jpeg', ...(declare ? { 'content-length': bytes } : {}) });
+		const chunk = Buffer.alloc(64 * 1024, 0x41);
+		chunk[0] = 0xff;
+		chunk[1] = 0xd8;
+		chunk[2] = 0xff;
+		record.streamed = 0;
+		const pump = () => {
+			while (record.streamed < bytes && !res.destroyed) {
+				const piece = chunk.subarray(0, Math.min(chunk.length, bytes - record.streamed));
+				record.streamed += piece.length;
+				if (!res.write(piece)) return res.once('drain', pump);
+			}
+			if (!res.destroyed) res.end();
+		};
+		res.on('close', () => undefined);
+		pump();
 	}
 
 	routeApi(method, url, headers, body) {

@@ -12,6 +12,18 @@ export interface Presigned {
 
 export type AssetKind = 'heatmap' | 'preview';
 
+export interface DownloadCap {
+	maxBytes: number;
+	/** What to do when a file is larger. */
+	tooLarge: string;
+}
+
+/** Heatmaps and previews are images of the checked image's size; anything far larger is not one. */
+export const ASSET_CAP: DownloadCap = {
+	maxBytes: 25 * 1024 * 1024,
+	tooLarge: 'A heatmap or preview is never this large: the address does not serve one. Fetch it again with Get Result, or contact Undetectable.AI support.',
+};
+
 /** What an asset request gave: the file, or (secure URLs only) "not ready yet" / "there is none". */
 export type AssetReply =
 	| { kind: 'file'; bytes: Buffer; mimeType: string; headers: Record<string, string> }
@@ -138,9 +150,9 @@ export class ImageDetectorApi {
 		return (reply.body as IDataObject) ?? {};
 	}
 
-	/** A plain GET of a file from any host (storage, an image's website): never with a key. */
-	async download(url: string, purpose: string, itemIndex?: number): Promise<Reply> {
-		return this.transport.send({ purpose, method: 'GET', url, binary: true, retry: 'safe', timeoutMs: 60_000, itemIndex });
+	/** A plain GET of a file from any host (storage, an image's website): never with a key, never past `cap`. */
+	async download(url: string, purpose: string, cap: DownloadCap, itemIndex?: number): Promise<Reply> {
+		return this.transport.send({ purpose, method: 'GET', url, binary: true, cap, retry: 'safe', timeoutMs: 60_000, itemIndex });
 	}
 
 	/**
@@ -160,10 +172,11 @@ export class ImageDetectorApi {
 					accept: [202],
 					retry: 'safe',
 					redirectWithoutKey: true,
+					cap: ASSET_CAP,
 					timeoutMs: 60_000,
 					itemIndex,
 				})
-			: await this.download(url, purpose, itemIndex);
+			: await this.download(url, purpose, ASSET_CAP, itemIndex);
 		if (Buffer.isBuffer(reply.body)) {
 			return {
 				kind: 'file',

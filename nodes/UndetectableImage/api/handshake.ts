@@ -1,11 +1,13 @@
 // The API's central shape, each part written once: presign -> PUT to storage -> submit; then wait with /query for
 // the result (and the heatmap and analysis, which come later); and fetch a heatmap or preview file.
 import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import type { OperationContext } from '../actions/operation';
+import { sniffExtension } from '../helpers/files';
 import { documentError, failedDetection, InputProblem, notFound } from '../transport/errors';
 import type { UploadBody } from '../transport/transport';
-import type { AssetKind, ImageDetectorApi } from './client';
+import type { AssetKind, AssetReply, ImageDetectorApi } from './client';
 import { analysisStatusOf, bulkCounts, failureReason, heatmapStatusOf, isBulk, isFinal } from './output';
 import type { QueryAnswer } from './poller';
 
@@ -155,6 +157,7 @@ export type AssetResult =
 	| { found: false; reason: string; hint: string };
 
 const EXT_BY_MIME: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp', 'image/gif': 'gif' };
+const IMAGE_KINDS = new Set(['png', 'jpg', 'webp', 'gif', 'bmp', 'tiff', 'avif', 'heic', 'svg']);
 
 const NO_ASSET_HINT: Record<AssetKind, string> = {
 	heatmap: 'The heatmap is optional and sometimes cannot be made for an image. The score and verdict are still valid.',
@@ -163,9 +166,18 @@ const NO_ASSET_HINT: Record<AssetKind, string> = {
 
 /**
  * A document's heatmap or preview: waits (within the deadline) for the result and, for a heatmap, until it is
- * made; then fetches it from storage or, for secure URLs, from the API. `known` is a /query answer in hand.
+ * made; then fetches it from storage or, for secure URLs, from the API. `known` is a /query answer in hand. With
+ * `failedDownloadIsNone` (Detect, whose verdict is billed and must not be lost), a download that fails (an HTTP
+ * error after retries, a timeout, a body over its cap) is a reason there is no file; a cancel still stops.
  */
-export async function fetchAsset(context: OperationContext, kind: AssetKind, id: string, settings: WaitSettings, known?: IDataObject): Promise<AssetResult> {
+export async function fetchAsset(
+	context: OperationContext,
+	kind: AssetKind,
+	id: string,
+	settings: WaitSettings,
+	known?: IDataObject,
+	failedDownloadIsNone = false,
+): Promise<AssetResult> {
 	const { n8n, api } = context;
 	let answer: QueryAnswer = known ?? (await api.query(id, settings.itemIndex));
 	if (answer === null) throw notFound(n8n, id, settings.itemIndex);
@@ -186,14 +198,36 @@ export async function fetchAsset(context: OperationContext, kind: AssetKind, id:
 		const url = (kind === 'heatmap' ? details.heatmap_url : answer.preview_url) as string | null | undefined;
 		if (!url) return none(kind === 'heatmap' ? `heatmap_status is "${heatmapStatus ?? 'absent'}"` : 'no preview URL');
 
-		const reply = await api.asset(kind, id, url, settings.itemIndex);
+		const reply = await downloadAsset(context, kind, id, url, settings.itemIndex, failedDownloadIsNone);
+		if (reply.kind === 'failed') return none(`downloading it failed: ${reply.message}`);
 		if (reply.kind === 'file') {
-			const ext = EXT_BY_MIME[reply.mimeType] ?? 'png';
+			// A page from a proxy, say, with 200: not a file to save as .png.
+			const sniffed = sniffExtension(reply.bytes);
+			if (!sniffed || !IMAGE_KINDS.has(sniffed)) return none(`the server sent ${reply.mimeType || 'a file'} that is not an image`);
+			const ext = EXT_BY_MIME[reply.mimeType] ?? (sniffed === 'jpg' ? 'jpg' : sniffed);
 			return { found: true, bytes: reply.bytes, mimeType: reply.mimeType, fileName: `${id}-${kind}.${ext}`, heatmapStatus: reply.headers['x-heatmap-status'] ?? heatmapStatus };
 		}
 		if (reply.kind === 'none') return none(reply.message);
 		// 202: still being made although /query said ready; ask /query again, then retry (the reference's advice).
 		if (Date.now() >= settings.deadline) throw timedOut(n8n, id, { ...answer, status: 'done' }, { ...settings, waitForHeatmap: true });
 		answer = { ...answer, result_details: { ...details, heatmap_status: 'pending' } };
+	}
+}
+
+/** api.asset, where an API error may be an answer ("failed") rather than thrown. */
+async function downloadAsset(
+	context: OperationContext,
+	kind: AssetKind,
+	id: string,
+	url: string,
+	itemIndex: number | undefined,
+	failedIsAnswer: boolean,
+): Promise<AssetReply | { kind: 'failed'; message: string }> {
+	try {
+		return await context.api.asset(kind, id, url, itemIndex);
+	} catch (error) {
+		const cancelled = context.n8n.getExecutionCancelSignal?.()?.aborted === true;
+		if (failedIsAnswer && !cancelled && error instanceof NodeApiError) return { kind: 'failed', message: error.message };
+		throw error instanceof NodeApiError ? error : new NodeOperationError(context.n8n.getNode(), error as Error);
 	}
 }

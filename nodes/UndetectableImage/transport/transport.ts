@@ -43,6 +43,11 @@ export interface Call {
 	headers?: IDataObject;
 	/** Answer as bytes rather than parsed JSON. */
 	binary?: boolean;
+	/**
+	 * Downloads: the most bytes the body may have. It is read as a stream and dropped at this size (or at once, when
+	 * the server declares more); `tooLarge` says what to do then.
+	 */
+	cap?: { maxBytes: number; tooLarge: string };
 	/** A heatmap or preview: a redirect to another host is followed there with a plain GET and no key. */
 	redirectWithoutKey?: boolean;
 	/** Statuses handed back to the caller instead of being turned into errors (2xx always are). */
@@ -77,8 +82,19 @@ interface Hop {
 	withBody: boolean;
 }
 
-/** A redirect the node will not follow: not an answer, not a network failure, and not worth retrying. */
-class RedirectRefused extends Error {}
+/**
+ * What the node refuses to go on with in the middle of a request (a redirect it will not follow, a body over its
+ * cap): not an answer, not a network failure, and not worth retrying. `hint` says what to do, when the call's
+ * own hint would not fit.
+ */
+class Refusal extends Error {
+	constructor(
+		message: string,
+		readonly hint?: string,
+	) {
+		super(message);
+	}
+}
 /** 5xx answers whose reason says a repeat cannot help (the reference's "Common Issues"). */
 const PERMANENT_REASONS = /file metadata could not be fetched/i;
 /** Failures that happen before a request reaches the server. */
@@ -172,7 +188,7 @@ export async function readCredential(n8n: IExecuteFunctions): Promise<ApiSetting
 interface Attempt {
 	reply?: Reply;
 	failure?: { code: string; sent: boolean };
-	refusal?: string;
+	refusal?: Refusal;
 }
 
 /** The kinds of answer, as far as retrying is concerned. */
@@ -248,7 +264,7 @@ export class Transport {
 		try {
 			result = { reply: await this.sendOnce(call, attemptNumber) };
 		} catch (error) {
-			result = error instanceof RedirectRefused ? { refusal: error.message } : { failure: this.networkFailure(error) };
+			result = error instanceof Refusal ? { refusal: error } : { failure: this.networkFailure(error) };
 		}
 		this.gate.release(result.reply?.status === 429);
 		return result;
@@ -261,7 +277,7 @@ export class Transport {
 		const { reply, failure } = attempt;
 		const stillFailed = `It still failed after ${attemptNumber} attempts.`;
 		const giveUp = (extra?: string) => {
-			if (attempt.refusal) return this.redirectError(call, attempt.refusal);
+			if (attempt.refusal) return this.refusalError(call, attempt.refusal);
 			return reply ? this.error(call, reply, extra) : this.networkError(call, failure?.code ?? 'ECONNRESET', extra, failure?.sent === true && call.retry === 'beforeAccepted');
 		};
 
@@ -323,13 +339,13 @@ export class Transport {
 	private nextHop(call: Call, from: Hop, reply: Reply, visited: Set<string>): Hop {
 		const location = reply.headers.location;
 		const next = location && URL.canParse(location, from.url) ? new URL(location, from.url) : undefined;
-		if (!next) throw new RedirectRefused(`the server answered with a redirect (HTTP ${reply.status}) to no valid address`);
-		if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new RedirectRefused(`the server redirected to a ${next.protocol} address, which the node does not follow`);
-		if (visited.has(next.href) || visited.size > MAX_REDIRECTS) throw new RedirectRefused(`the server redirected more than ${MAX_REDIRECTS} times (a redirect loop?)`);
+		if (!next) throw new Refusal(`the server answered with a redirect (HTTP ${reply.status}) to no valid address`);
+		if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new Refusal(`the server redirected to a ${next.protocol} address, which the node does not follow`);
+		if (visited.has(next.href) || visited.size > MAX_REDIRECTS) throw new Refusal(`the server redirected more than ${MAX_REDIRECTS} times (a redirect loop?)`);
 		let withCredential = from.withCredential;
 		if (withCredential && next.origin !== this.apiOrigin) {
 			if (!call.redirectWithoutKey) {
-				throw new RedirectRefused(`the API redirected to ${next.host}, another host: the request was not sent there, so the API key stayed with the API`);
+				throw new Refusal(`the API redirected to ${next.host}, another host: the request was not sent there, so the API key stayed with the API`);
 			}
 			withCredential = false;
 		}
@@ -351,7 +367,8 @@ export class Transport {
 			timeout: call.timeoutMs ?? timing.requestTimeoutMs,
 			abortSignal: this.n8n.getExecutionCancelSignal?.(),
 		};
-		if (call.binary) options.encoding = 'arraybuffer';
+		if (call.cap) options.encoding = 'stream';
+		else if (call.binary) options.encoding = 'arraybuffer';
 		else options.json = true;
 		if (hop.withBody && call.json) {
 			options.body = call.withKey && hop.withCredential ? { key: this.settings.apiKey, ...call.json } : call.json;
@@ -363,15 +380,17 @@ export class Transport {
 			? await this.n8n.helpers.httpRequestWithAuthentication.call(this.n8n, CREDENTIAL_TYPE, options)
 			: await this.n8n.helpers.httpRequest(options)) as { statusCode: number; headers: Record<string, string>; body: unknown };
 		const headers = lowerCaseKeys(res.headers);
-		return { status: res.statusCode, headers, body: decodeBody(call, res.body, headers), attempts: attempt };
+		const raw = call.cap ? await readCapped(res.body as NodeJS.ReadableStream, headers, call.cap, REDIRECT_STATUSES.has(res.statusCode)) : res.body;
+		return { status: res.statusCode, headers, body: decodeBody(call, raw, headers), attempts: attempt };
 	}
 
-	private redirectError(call: Call, reason: string) {
+	private refusalError(call: Call, refusal: Refusal) {
 		const hint =
-			call.path !== undefined
+			refusal.hint ??
+			(call.path !== undefined
 				? 'Check the API Base URL in the credential: it should be the address the API answers at itself, not one that forwards elsewhere.'
-				: `Check that ${hostOf(call.url)} serves the file at that address itself.`;
-		return apiError(this.n8n.getNode(), { purpose: call.purpose, reason, hint, itemIndex: call.itemIndex, secrets: this.secrets });
+				: `Check that ${hostOf(call.url)} serves the file at that address itself.`);
+		return apiError(this.n8n.getNode(), { purpose: call.purpose, reason: refusal.message, hint, itemIndex: call.itemIndex, secrets: this.secrets });
 	}
 
 	private networkFailure(error: unknown): { code: string; sent: boolean } {
@@ -395,6 +414,32 @@ export class Transport {
 				: `Check that ${where} is reachable from n8n.`;
 		return apiError(this.n8n.getNode(), { purpose: call.purpose, reason, hint, extra, itemIndex: call.itemIndex, secrets: this.secrets });
 	}
+}
+
+/**
+ * A download's body, read no further than its cap: a larger declared length is refused before reading, and the
+ * stream is dropped as soon as it passes the cap, whatever the server sends.
+ */
+async function readCapped(stream: NodeJS.ReadableStream, headers: Record<string, string>, cap: { maxBytes: number; tooLarge: string }, discard: boolean): Promise<Buffer> {
+	const tooLarge = (size: string) => new Refusal(`the file is larger than ${formatMb(cap.maxBytes)}${size}`, cap.tooLarge);
+	const declared = Number(headers['content-length']);
+	const chunks: Buffer[] = [];
+	let total = 0;
+	if (Number.isFinite(declared) && declared > cap.maxBytes) {
+		(stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+		throw tooLarge(` (the server says ${formatMb(declared)})`);
+	}
+	for await (const piece of stream) {
+		const chunk = Buffer.isBuffer(piece) ? piece : Buffer.from(piece);
+		total += chunk.length;
+		if (total > cap.maxBytes) throw tooLarge(''); // leaving the loop destroys the stream
+		if (!discard) chunks.push(chunk);
+	}
+	return Buffer.concat(chunks);
+}
+
+function formatMb(bytes: number): string {
+	return `${(bytes / 1024 / 1024).toFixed(bytes < 1024 * 1024 ? 2 : 1)} MB`;
 }
 
 /** Endpoints that serve files answer errors and "not ready" in JSON: those are handed back parsed. */

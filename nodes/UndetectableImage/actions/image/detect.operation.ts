@@ -5,7 +5,7 @@ import type { ImageUpload } from '../../api/handshake';
 import { fetchAsset, submitImage, waitForImage } from '../../api/handshake';
 import { failureReason, simplifyImage } from '../../api/output';
 import { readBinary } from '../../helpers/binary';
-import { checkDocumentId, checkHttpUrl, checkImage, normaliseFileName } from '../../helpers/files';
+import { checkDocumentId, checkHttpUrl, checkImage, MAX_IMAGE_BYTES, normaliseFileName } from '../../helpers/files';
 import { failedDetection, InputProblem } from '../../transport/errors';
 import type { OperationContext } from '../operation';
 import { perItem } from '../operation';
@@ -183,7 +183,8 @@ async function imageFromBinary(context: OperationContext, itemIndex: number, opt
 /** The image at the item's Image URL, downloaded (with no key of any kind) and checked. */
 async function imageFromUrl(context: OperationContext, itemIndex: number, options: IDataObject): Promise<ImageUpload> {
 	const url = checkHttpUrl(context.n8n.getNodeParameter('imageUrl', itemIndex, ''));
-	const reply = await context.api.download(url, 'downloading the image from its URL', itemIndex);
+	const cap = { maxBytes: MAX_IMAGE_BYTES, tooLarge: 'Detect takes images up to 10 MB: use a smaller version of the image, or compress it first.' };
+	const reply = await context.api.download(url, 'downloading the image from its URL', cap, itemIndex);
 	const bytes = Buffer.isBuffer(reply.body) ? reply.body : Buffer.from(JSON.stringify(reply.body ?? ''));
 	const override = String(options.fileName ?? '').trim();
 	const fileName = normaliseFileName(override || new URL(url).pathname, override ? undefined : reply.headers['content-type']);
@@ -225,7 +226,7 @@ async function run(context: OperationContext, itemIndex: number): Promise<INodeE
 	// The checked image rides along, so a storage node after this one can file it by its verdict.
 	const output: INodeExecutionData = { json, binary: { ...n8n.getInputData()[itemIndex].binary } };
 	if (downloadHeatmap) {
-		const heatmap = await fetchAsset(context, 'heatmap', id, settings, answer);
+		const heatmap = await fetchAsset(context, 'heatmap', id, settings, answer, true);
 		if (heatmap.found) {
 			const property = String(options.heatmapBinaryPropertyName || 'heatmap');
 			output.binary![property] = await n8n.helpers.prepareBinaryData(heatmap.bytes, heatmap.fileName, heatmap.mimeType);
