@@ -193,3 +193,36 @@ describe('no billed result is lost', () => {
 		expect(r.items[0].json).toMatchObject({ status: 'done', score: scoreFor(bytes), heatmapError: expect.stringMatching(/downloading it failed: .*HTTP 500/) });
 	});
 });
+
+describe('cancel means stop, within a second', () => {
+	test('during a 429 pause of 100 s (Retry-After)', async () => {
+		ctx.sim.faults.once('api', 'GET', '/check-user-credits', { status: 429, retryAfter: 100 });
+		const r = await ctx.run(credits, undefined, { cancelAfterMs: 300 });
+		expect(r.stoppedAfterCancelMs).toBeLessThan(1000);
+		expect(r.error?.message ?? '').not.toMatch(/network|offline/i);
+	});
+
+	test('during a /query that does not answer', async () => {
+		for (let k = 0; k < 3; k++) ctx.sim.faults.once('api', 'POST', '/query', { delayMs: 60_000 });
+		const r = await ctx.run(detect(), [imageItem(image.jpeg(2300, 51), 'slow.jpg', 'image/jpeg')], { cancelAfterMs: 600 });
+		ctx.sim.faults.reset();
+		expect(r.stoppedAfterCancelMs).toBeLessThan(1000);
+	});
+
+	test('while the poller waits for a result that takes a minute', async () => {
+		const saved = ctx.sim.timing.resultMs;
+		ctx.sim.timing.resultMs = 60_000;
+		try {
+			const r = await ctx.run(detect(), [imageItem(image.jpeg(2400, 52), 'wait.jpg', 'image/jpeg')], { cancelAfterMs: 400 });
+			expect(r.stoppedAfterCancelMs).toBeLessThan(1000);
+		} finally {
+			ctx.sim.timing.resultMs = saved;
+		}
+	});
+
+	test('while eight items wait out a 30 s rate-limit pause together', async () => {
+		ctx.sim.faults.once('api', 'GET', '/check-user-credits', { status: 429, retryAfter: 30 });
+		const r = await ctx.run(credits, Array.from({ length: 8 }, () => ({ json: {} })), { cancelAfterMs: 300 });
+		expect(r.stoppedAfterCancelMs).toBeLessThan(1000);
+	});
+});

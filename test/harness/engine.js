@@ -172,7 +172,7 @@ class Engine {
 	 * @param {{apiKey: string, baseUrl?: string, storageBaseUrl?: string}} o.credentials
 	 * @param {boolean} [o.continueOnFail]
 	 */
-	async run({ parameters, items = [{ json: {} }], credentials, continueOnFail = false }) {
+	async run({ parameters, items = [{ json: {} }], credentials, continueOnFail = false, cancelAfterMs }) {
 		const key = `run-${++runCounter}`;
 		inputs.set(key, items);
 		this.credentials.set(key, credentials);
@@ -221,13 +221,21 @@ class Engine {
 			executionData: { nodeExecutionStack: [{ node: source, data: { main: [[{ json: {} }]] }, source: null }] },
 		});
 		const execute = new core.WorkflowExecute(additionalData, 'manual', runData);
-		const result = await execute.processRunExecutionData(workflow);
+		const running = execute.processRunExecutionData(workflow);
+		// Cancel as n8n does when a user stops the execution: its abort signal fires, and the run ends once the
+		// node's execute() has returned (`stoppedAfterCancelMs` says how long that took).
+		let cancelledAt;
+		const canceller = cancelAfterMs === undefined ? undefined : setTimeout(() => ((cancelledAt = Date.now()), running.cancel()), cancelAfterMs);
+		const result = await running;
+		clearTimeout(canceller);
+		const stoppedAfterCancelMs = cancelledAt === undefined ? undefined : Date.now() - cancelledAt;
 		inputs.delete(key);
 		this.credentials.delete(key);
 
 		const task = result.data.resultData.runData[node.name]?.[0];
 		const error = task?.error ?? result.data.resultData.error;
 		return {
+			stoppedAfterCancelMs,
 			items: task?.data?.main?.[0] ?? [],
 			error,
 			/** Everything n8n keeps of the run, serialised as n8n would store or show it. */

@@ -140,7 +140,17 @@ export class RateGate {
 				this.inFlight++;
 				return true;
 			}
-			await new Promise<void>((resolve) => this.waiters.push(resolve));
+			await new Promise<void>((resolve) => {
+				// A turn, or a cancel, whichever comes first: either way the loop looks again.
+				const done = () => {
+					cancel?.removeEventListener('abort', done);
+					const at = this.waiters.indexOf(done);
+					if (at >= 0) this.waiters.splice(at, 1);
+					resolve();
+				};
+				this.waiters.push(done);
+				cancel?.addEventListener('abort', done, { once: true });
+			});
 		}
 	}
 
@@ -249,7 +259,7 @@ export class Transport {
 		const cancel = this.n8n.getExecutionCancelSignal?.();
 		const spent = { failures: 0, throttles: 0, waitedMs: 0 };
 		for (let attemptNumber = 1; ; attemptNumber++) {
-			if (!(await this.gate.acquire(cancel))) throw this.networkError(call, 'ERR_CANCELED', 'The execution was cancelled.');
+			if (!(await this.gate.acquire(cancel))) throw this.cancelledError(call);
 			const attempt = await this.attempt(call, attemptNumber);
 			const verdict = classify(call, attempt);
 			if (verdict === 'ok') return attempt.reply as Reply;
@@ -281,7 +291,7 @@ export class Transport {
 			return reply ? this.error(call, reply, extra) : this.networkError(call, failure?.code ?? 'ECONNRESET', extra, failure?.sent === true && call.retry === 'beforeAccepted');
 		};
 
-		if (verdict === 'cancelled') throw this.networkError(call, 'ERR_CANCELED', 'The execution was cancelled.');
+		if (verdict === 'cancelled') throw this.cancelledError(call);
 		if (rule.retry === 'never') throw giveUp();
 		const repeatable = rule.retry === 'always' || call.retry === 'safe';
 		const withinBudget = spent.failures < MAX_FAILURES && spent.throttles < MAX_THROTTLES;
@@ -382,6 +392,14 @@ export class Transport {
 		const headers = lowerCaseKeys(res.headers);
 		const raw = call.cap ? await readCapped(res.body as NodeJS.ReadableStream, headers, call.cap, REDIRECT_STATUSES.has(res.statusCode)) : res.body;
 		return { status: res.statusCode, headers, body: decodeBody(call, raw, headers), attempts: attempt };
+	}
+
+	/** Stopped by the user: said plainly, with no hint about networks or keys. */
+	private cancelledError(call: Call) {
+		return new NodeOperationError(this.n8n.getNode(), 'The execution was cancelled', {
+			itemIndex: call.itemIndex,
+			description: `It stopped while ${call.purpose}; nothing more is sent for this item.`,
+		});
 	}
 
 	private refusalError(call: Call, refusal: Refusal) {
