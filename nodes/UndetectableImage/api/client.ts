@@ -1,4 +1,3 @@
-import { randomUUID } from 'crypto';
 import type { IDataObject } from 'n8n-workflow';
 
 import type { QueryAnswer } from './poller';
@@ -78,28 +77,34 @@ export class ImageDetectorApi {
 	}
 
 	/**
-	 * POST /detect. Always sends an `id` (the caller's, or a new UUID), which makes the call safe to repeat: when a
-	 * repeated call answers that the id exists, the earlier one landed, and its document is the one to poll.
+	 * POST /detect with the document's `id` (the caller's, or one the node made), which makes the call safe to
+	 * repeat. When a repeat answers that the id exists, the earlier attempt landed, and its document is the one to
+	 * poll; but only for an id the node made itself: one the user chose may have been in use before.
 	 */
-	async detect(body: IDataObject, itemIndex?: number): Promise<string> {
-		const id = typeof body.id === 'string' ? body.id : randomUUID();
+	async detect(body: IDataObject & { id: string }, nodeMadeId: boolean, itemIndex?: number): Promise<string> {
 		const call: Call = {
 			purpose: 'submitting the image for detection',
 			method: 'POST',
 			path: '/detect',
-			json: { ...body, id },
+			json: body,
 			withKey: true,
 			retry: 'safe',
 			accept: [400, 403],
 			itemIndex,
 		};
 		const reply = await this.transport.send(call);
-		if (reply.status === 400 && reply.attempts > 1 && /already exists/i.test(reasonFromBody(reply.body) ?? '')) {
-			return id;
+		const exists = reply.status === 400 && /already exists/i.test(reasonFromBody(reply.body) ?? '');
+		if (exists && reply.attempts > 1 && nodeMadeId) return body.id;
+		if (exists && reply.attempts > 1) {
+			throw this.transport.error(
+				call,
+				reply,
+				`The first attempt may have landed, or the ID was in use before: check it with Get Result and Document ID ${body.id}, or leave the Document ID option empty.`,
+			);
 		}
 		await this.failUnlessOk(call, reply, 1);
 		const answered = (reply.body as IDataObject | null)?.id;
-		return typeof answered === 'string' ? answered : id;
+		return typeof answered === 'string' ? answered : body.id;
 	}
 
 	/**
@@ -134,8 +139,12 @@ export class ImageDetectorApi {
 			retry: 'safe',
 			itemIndex,
 		});
+		// JSON null is the API's "no such document"; an answer that is not JSON never reaches here (the transport
+		// retries it as unexpected), and one that is JSON but no document is not one either.
 		const body = reply.body;
-		return body && typeof body === 'object' && !Array.isArray(body) ? (body as IDataObject) : null;
+		if (body === null) return null;
+		if (typeof body === 'object' && !Array.isArray(body) && typeof (body as IDataObject).status === 'string') return body as IDataObject;
+		throw this.transport.error({ purpose: 'checking the detection status', method: 'POST', path: '/query', retry: 'safe', itemIndex }, reply, 'The API answered with something that is not a document. Try again later.');
 	}
 
 	/** GET /check-user-credits. */

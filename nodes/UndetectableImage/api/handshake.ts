@@ -5,7 +5,9 @@ import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import type { OperationContext } from '../actions/operation';
 import { sniffExtension } from '../helpers/files';
-import { documentError, failedDetection, InputProblem, notFound } from '../transport/errors';
+import { randomUUID } from 'crypto';
+
+import { afterSubmission, documentError, failedDetection, InputProblem, notFound } from '../transport/errors';
 import type { UploadBody } from '../transport/transport';
 import type { AssetKind, AssetReply, ImageDetectorApi } from './client';
 import { analysisStatusOf, bulkCounts, failureReason, heatmapStatusOf, isBulk, isFinal } from './output';
@@ -38,7 +40,10 @@ export async function submitImage(
 	const { presignedUrl, filePath } = await api.presign(image.fileName, itemIndex);
 	await api.upload(presignedUrl, image.bytes, image.bytes.length, image.contentType, itemIndex);
 	const submittedAt = Date.now();
-	const id = await api.detect({ ...body, url: api.storageUrl(filePath) }, itemIndex);
+	// The ID is known before /detect is sent, so even a submission whose answer was lost names its document.
+	const nodeMadeId = typeof body.id !== 'string';
+	const documentId = nodeMadeId ? randomUUID() : String(body.id);
+	const id = await afterSubmission(api.transport.n8n, { documentId }, async () => await api.detect({ ...body, url: api.storageUrl(filePath), id: documentId }, nodeMadeId, itemIndex));
 	return { id, submittedAt, fileName: image.fileName };
 }
 

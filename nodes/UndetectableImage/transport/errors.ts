@@ -202,3 +202,28 @@ export function failedDetection(n8n: IExecuteFunctions, id: string, reason: stri
 	error.context.documentId = id;
 	return error;
 }
+
+/**
+ * Runs what follows a submission: any error from it names the document or batch, says it may be billed, and says
+ * how to fetch it, both in its description and (for Continue On Fail items) as `id` / `batchId`.
+ */
+export async function afterSubmission<T>(n8n: IExecuteFunctions, ids: { documentId?: string; batchId?: string }, work: () => Promise<T>): Promise<T> {
+	try {
+		return await work();
+	} catch (error) {
+		throw noteSubmission(error instanceof NodeApiError || error instanceof NodeOperationError ? error : new NodeOperationError(n8n.getNode(), error as Error), ids);
+	}
+}
+
+function noteSubmission(error: NodeApiError | NodeOperationError, ids: { documentId?: string; batchId?: string }) {
+	const id = (ids.batchId ?? ids.documentId) as string;
+	if (ids.documentId && !error.context.documentId) error.context.documentId = ids.documentId;
+	if (ids.batchId) error.context.batchId = ids.batchId;
+	if (!`${error.message} ${error.description ?? ''}`.includes(id)) {
+		const what = ids.batchId ? `Bulk batch ${id}` : `Document ${id}`;
+		error.description = [error.description, `${what} was submitted and may be billed: fetch it with Get Result and Document ID ${id} rather than submitting it again.`]
+			.filter(Boolean)
+			.join(' ');
+	}
+	return error;
+}

@@ -202,7 +202,7 @@ interface Attempt {
 }
 
 /** The kinds of answer, as far as retrying is concerned. */
-type Verdict = 'ok' | 'refused' | 'throttled' | 'unavailable' | 'serverError' | 'notSent' | 'dropped' | 'cancelled';
+type Verdict = 'ok' | 'refused' | 'throttled' | 'unavailable' | 'serverError' | 'unexpected' | 'notSent' | 'dropped' | 'cancelled';
 
 /**
  * What each kind of answer leads to: whether it is sent again (`always`: the server did not take the request;
@@ -215,6 +215,8 @@ const ON_VERDICT: Record<Exclude<Verdict, 'ok'>, { retry: 'never' | 'always' | '
 	unavailable: { retry: 'always', counts: 'failures' },
 	notSent: { retry: 'always', counts: 'failures' },
 	serverError: { retry: 'ifSafe', counts: 'failures' },
+	// A 2xx from the API that is not JSON (an HTML page from a proxy, an empty body): as good as a server error.
+	unexpected: { retry: 'ifSafe', counts: 'failures' },
 	dropped: { retry: 'ifSafe', counts: 'failures' },
 };
 
@@ -227,6 +229,8 @@ function classify(call: Call, attempt: Attempt): Verdict {
 		return failure.sent ? 'dropped' : 'notSent';
 	}
 	const status = (reply as Reply).status;
+	const notJson = call.path !== undefined && !call.binary && (typeof (reply as Reply).body === 'string' || (reply as Reply).body === undefined);
+	if (status >= 200 && status < 300 && notJson) return 'unexpected';
 	if ((status >= 200 && status < 300) || call.accept?.includes(status)) return 'ok';
 	if (status === 429) return 'throttled';
 	if (!RETRY_STATUSES.has(status) || PERMANENT_REASONS.test(reasonFromBody((reply as Reply).body) ?? '')) return 'refused';
@@ -238,7 +242,7 @@ export class Transport {
 	readonly apiOrigin: string;
 
 	constructor(
-		private readonly n8n: IExecuteFunctions,
+		readonly n8n: IExecuteFunctions,
 		readonly settings: ApiSettings,
 		private readonly gate: RateGate,
 	) {
@@ -285,7 +289,7 @@ export class Transport {
 		const rule = ON_VERDICT[verdict];
 		if (rule.counts) spent[rule.counts]++;
 		const { reply, failure } = attempt;
-		const stillFailed = `It still failed after ${attemptNumber} attempts.`;
+		let stillFailed = `It still failed after ${attemptNumber} attempts.`;
 		const giveUp = (extra?: string) => {
 			if (attempt.refusal) return this.refusalError(call, attempt.refusal);
 			return reply ? this.error(call, reply, extra) : this.networkError(call, failure?.code ?? 'ECONNRESET', extra, failure?.sent === true && call.retry === 'beforeAccepted');
@@ -293,6 +297,7 @@ export class Transport {
 
 		if (verdict === 'cancelled') throw this.cancelledError(call);
 		if (rule.retry === 'never') throw giveUp();
+		if (verdict === 'unexpected') stillFailed = `The API answered with something that is not JSON (a proxy's page?). ${stillFailed}`;
 		const repeatable = rule.retry === 'always' || call.retry === 'safe';
 		const withinBudget = spent.failures < MAX_FAILURES && spent.throttles < MAX_THROTTLES;
 		if (!repeatable || !withinBudget) throw giveUp(reply || attemptNumber > 1 ? stillFailed : undefined);

@@ -18,7 +18,7 @@ import {
 	ZIP_IMAGE_EXTS,
 } from '../../helpers/files';
 import { crc32, listZip, readEnds, writeStoredZip, zipSize, type ZipEntryPlan, type ZipListing } from '../../helpers/zip';
-import { InputProblem } from '../../transport/errors';
+import { afterSubmission, InputProblem } from '../../transport/errors';
 import type { Operation, OperationContext, Plan, WorkUnit } from '../operation';
 import { problemIn } from '../operation';
 import {
@@ -142,7 +142,7 @@ function settingsOf(context: OperationContext, itemIndex: number): BulkSettings 
 async function detectZip(context: OperationContext, zip: ZipUpload, settings: BulkSettings, itemIndex: number) {
 	const { batchId, expectedCount, submittedAt } = await submitZip(context.api, zip, settings.body, itemIndex);
 	if (!settings.wait) return { batchId, expectedCount, answer: undefined };
-	const answer = await waitForBatch(context, batchId, { ...settings, submittedAt, expectedCount, itemIndex });
+	const answer = await afterSubmission(context.n8n, { batchId }, async () => await waitForBatch(context, batchId, { ...settings, submittedAt, expectedCount, itemIndex }));
 	return { batchId, expectedCount, answer };
 }
 

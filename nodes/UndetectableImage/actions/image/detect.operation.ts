@@ -6,7 +6,7 @@ import { fetchAsset, submitImage, waitForImage } from '../../api/handshake';
 import { failureReason, simplifyImage } from '../../api/output';
 import { readBinary } from '../../helpers/binary';
 import { checkDocumentId, checkHttpUrl, checkImage, MAX_IMAGE_BYTES, normaliseFileName } from '../../helpers/files';
-import { failedDetection, InputProblem } from '../../transport/errors';
+import { afterSubmission, failedDetection, InputProblem } from '../../transport/errors';
 import type { OperationContext } from '../operation';
 import { perItem } from '../operation';
 import {
@@ -208,6 +208,20 @@ async function run(context: OperationContext, itemIndex: number): Promise<INodeE
 	const load = fromUrl(context, itemIndex) ? imageFromUrl : imageFromBinary;
 	const { id, submittedAt, fileName } = await submitImage(api, await load(context, itemIndex, options), body, itemIndex);
 	if (!n8n.getNodeParameter('waitForResult', itemIndex, true)) return [{ json: { id, status: 'pending', fileName } }];
+	return await afterSubmission(n8n, { documentId: id }, async () => await resultOf(context, itemIndex, options, { id, submittedAt, fileName }, deadline, timeoutSeconds));
+}
+
+/** The submitted image's result as the output item: waited for, with its heatmap file when asked. */
+async function resultOf(
+	context: OperationContext,
+	itemIndex: number,
+	options: IDataObject,
+	submitted: { id: string; submittedAt: number; fileName: string },
+	deadline: number,
+	timeoutSeconds: number,
+): Promise<INodeExecutionData[]> {
+	const { n8n } = context;
+	const { id, submittedAt, fileName } = submitted;
 
 	const downloadHeatmap = options.downloadHeatmap === true;
 	const settings = {
