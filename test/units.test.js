@@ -122,7 +122,7 @@ describe('the rate gate', () => {
 	test('a 429 pauses every caller for the time asked, and halves how many may run at once', async () => {
 		const gate = new RateGate();
 		const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-		for (let k = 0; k < 4; k++) expect(await gate.acquire()).toBe(true);
+		for (let k = 0; k < 4; k++) expect(await gate.acquire()).toBe('ok');
 		// As the transport does: the 429's own turn ends, then the gate slows down (3 still in flight: limit 2).
 		gate.release(true);
 		const pausedAt = Date.now();
@@ -138,6 +138,14 @@ describe('the rate gate', () => {
 		for (const [, at] of order) expect(at).toBeGreaterThanOrEqual(250);
 	});
 
+	test('a pause that would end past the deadline fails at once', async () => {
+		const gate = new RateGate();
+		gate.slowDown(60_000);
+		const started = Date.now();
+		expect(await gate.acquire(undefined, Date.now() + 5000)).toBe('late');
+		expect(Date.now() - started).toBeLessThan(100);
+	});
+
 	test('a cancel ends a wait for a turn at once, without one', async () => {
 		const gate = new RateGate();
 		gate.slowDown(60_000);
@@ -145,7 +153,7 @@ describe('the rate gate', () => {
 		const started = Date.now();
 		const turn = gate.acquire(controller.signal);
 		setTimeout(() => controller.abort(), 30);
-		expect(await turn).toBe(false);
+		expect(await turn).toBe('cancelled');
 		expect(Date.now() - started).toBeLessThan(1000);
 	});
 });

@@ -40,6 +40,8 @@ const FAST = {
 	firstQueryMs: { result: 60, heatmap: 60, analysis: 80, bulk: 60 },
 	queryIntervalMs: 40,
 	maxQueryIntervalMs: 400,
+	probeIntervalMs: 30,
+	assetRetryMs: 50,
 };
 /** Sets the node's schedule for the tests that follow (FAST or PRODUCTION, or a mix). */
 function useTiming(values) {

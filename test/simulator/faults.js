@@ -11,6 +11,8 @@
 //   { delayMs: 5000 }                answer late (for request timeouts)
 //   { status: 302, location: url }   redirect (301, 302, 303, 307, 308) to `url`, relative or absolute
 //   { status: 200, raw: text, contentType }   answer any status with this body as it is (an HTML page from a proxy)
+//   { trickle: { everyMs, bytes, contentType } }   answer 200, then one byte every `everyMs` (a server that never
+//                                    goes quiet long enough for an idle timeout)
 //   { stream: { bytes, declare } }   answer 200 with `bytes` bytes, written as the client reads them (declared in
 //                                    Content-Length when `declare`); how many left is kept in `streamed`
 

@@ -101,6 +101,19 @@ class Simulator {
 			res.writeHead(fault.status, { location: fault.location, 'content-length': 0 });
 			return res.end();
 		}
+		if (fault?.trickle) {
+			record.status = 200;
+			const { everyMs, bytes = 1e6, contentType = 'application/json' } = fault.trickle;
+			res.writeHead(200, { 'content-type': contentType });
+			let sent = 0;
+			const timer = setInterval(() => {
+				if (res.destroyed || sent >= bytes) return clearInterval(timer), res.destroyed || res.end();
+				res.write(' ');
+				sent++;
+			}, everyMs);
+			res.on('close', () => clearInterval(timer));
+			return;
+		}
 		if (fault?.stream) {
 			record.status = 200;
 			return this.streamBytes(res, fault.stream, record);

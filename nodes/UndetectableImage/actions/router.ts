@@ -35,7 +35,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	const operation = chooseOperation(this);
 	const transport = new Transport(this, await readCredential(this), new RateGate());
 	const api = new ImageDetectorApi(transport);
-	const poller = new Poller((id, itemIndex) => api.query(id, itemIndex), this.getExecutionCancelSignal?.());
+	const poller = new Poller(async (id, scope) => await api.query(id, scope), this.getExecutionCancelSignal?.());
 	const context: OperationContext = { n8n: this, api, poller };
 	const continueOnFail = this.continueOnFail();
 	const itemIndexes = this.getInputData().map((_, i) => i);

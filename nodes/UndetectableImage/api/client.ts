@@ -1,7 +1,7 @@
 import type { IDataObject } from 'n8n-workflow';
 
 import type { QueryAnswer } from './poller';
-import type { Call, Reply, Transport, UploadBody } from '../transport/transport';
+import type { Call, Reply, Scope, Transport, UploadBody } from '../transport/transport';
 import { reasonFromBody } from '../transport/errors';
 
 export interface Presigned {
@@ -37,14 +37,14 @@ export class ImageDetectorApi {
 	constructor(readonly transport: Transport) {}
 
 	/** GET /get-presigned-url: where to PUT the file, and the path to submit. */
-	async presign(fileName: string, itemIndex?: number): Promise<Presigned> {
+	async presign(fileName: string, scope: Scope = {}): Promise<Presigned> {
 		const call: Call = {
 			purpose: 'requesting an upload URL',
 			method: 'GET',
 			path: '/get-presigned-url',
 			qs: { file_name: fileName },
 			retry: 'safe',
-			itemIndex,
+			...scope,
 		};
 		const reply = await this.transport.send(call);
 		const body = reply.body as IDataObject | null;
@@ -55,7 +55,7 @@ export class ImageDetectorApi {
 	}
 
 	/** PUT to storage. No key of any kind: storage is not the API host. */
-	async upload(presignedUrl: string, body: UploadBody, size: number, contentType: string, itemIndex?: number): Promise<void> {
+	async upload(presignedUrl: string, body: UploadBody, size: number, contentType: string, scope: Scope = {}): Promise<void> {
 		await this.transport.send({
 			purpose: 'uploading the file to storage',
 			method: 'PUT',
@@ -67,7 +67,7 @@ export class ImageDetectorApi {
 			retry: 'safe',
 			// 30 s, plus a second for every 256 KB: a 10 MB image gets 70 s, a 100 MB ZIP about 7 minutes.
 			timeoutMs: 30_000 + Math.ceil(size / 262_144) * 1000,
-			itemIndex,
+			...scope,
 		});
 	}
 
@@ -81,7 +81,7 @@ export class ImageDetectorApi {
 	 * repeat. When a repeat answers that the id exists, the earlier attempt landed, and its document is the one to
 	 * poll; but only for an id the node made itself: one the user chose may have been in use before.
 	 */
-	async detect(body: IDataObject & { id: string }, nodeMadeId: boolean, itemIndex?: number): Promise<string> {
+	async detect(body: IDataObject & { id: string }, nodeMadeId: boolean, scope: Scope = {}): Promise<string> {
 		const call: Call = {
 			purpose: 'submitting the image for detection',
 			method: 'POST',
@@ -90,7 +90,7 @@ export class ImageDetectorApi {
 			withKey: true,
 			retry: 'safe',
 			accept: [400, 403],
-			itemIndex,
+			...scope,
 		};
 		const reply = await this.transport.send(call);
 		const exists = reply.status === 400 && /already exists/i.test(reasonFromBody(reply.body) ?? '');
@@ -111,7 +111,7 @@ export class ImageDetectorApi {
 	 * POST /bulk-upload. It takes no id, so a repeat could bill the ZIP twice: only failures known to come before
 	 * the server accepted it are retried.
 	 */
-	async bulkUpload(body: IDataObject, imageCount: number, itemIndex?: number): Promise<{ id: string; expectedCount?: number }> {
+	async bulkUpload(body: IDataObject, imageCount: number, scope: Scope = {}): Promise<{ id: string; expectedCount?: number }> {
 		const call: Call = {
 			purpose: 'submitting the ZIP for bulk detection',
 			method: 'POST',
@@ -120,7 +120,7 @@ export class ImageDetectorApi {
 			withKey: true,
 			retry: 'beforeAccepted',
 			accept: [403],
-			itemIndex,
+			...scope,
 		};
 		const reply = await this.transport.send(call);
 		await this.failUnlessOk(call, reply, imageCount);
@@ -130,45 +130,45 @@ export class ImageDetectorApi {
 	}
 
 	/** POST /query. Takes no key (the reference: the id is the only credential of a result). */
-	async query(id: string, itemIndex?: number): Promise<QueryAnswer> {
+	async query(id: string, scope: Scope = {}): Promise<QueryAnswer> {
 		const reply = await this.transport.send({
 			purpose: 'checking the detection status',
 			method: 'POST',
 			path: '/query',
 			json: { id },
 			retry: 'safe',
-			itemIndex,
+			...scope,
 		});
 		// JSON null is the API's "no such document"; an answer that is not JSON never reaches here (the transport
 		// retries it as unexpected), and one that is JSON but no document is not one either.
 		const body = reply.body;
 		if (body === null) return null;
 		if (typeof body === 'object' && !Array.isArray(body) && typeof (body as IDataObject).status === 'string') return body as IDataObject;
-		throw this.transport.error({ purpose: 'checking the detection status', method: 'POST', path: '/query', retry: 'safe', itemIndex }, reply, 'The API answered with something that is not a document. Try again later.');
+		throw this.transport.error({ purpose: 'checking the detection status', method: 'POST', path: '/query', retry: 'safe', ...scope }, reply, 'The API answered with something that is not a document. Try again later.');
 	}
 
 	/** GET /check-user-credits. */
-	async credits(itemIndex?: number): Promise<IDataObject> {
+	async credits(scope: Scope = {}): Promise<IDataObject> {
 		const reply = await this.transport.send({
 			purpose: 'checking the credits',
 			method: 'GET',
 			path: '/check-user-credits',
 			retry: 'safe',
-			itemIndex,
+			...scope,
 		});
 		return (reply.body as IDataObject) ?? {};
 	}
 
 	/** A plain GET of a file from any host (storage, an image's website): never with a key, never past `cap`. */
-	async download(url: string, purpose: string, cap: DownloadCap, itemIndex?: number): Promise<Reply> {
-		return this.transport.send({ purpose, method: 'GET', url, binary: true, cap, retry: 'safe', timeoutMs: 60_000, itemIndex });
+	async download(url: string, purpose: string, cap: DownloadCap, scope: Scope = {}): Promise<Reply> {
+		return this.transport.send({ purpose, method: 'GET', url, binary: true, cap, retry: 'safe', timeoutMs: 60_000, ...scope });
 	}
 
 	/**
 	 * Fetches a heatmap or preview. A URL on the configured API host is a secure URL: POST /<kind>/<id> with the
 	 * key. Any other URL is direct object storage: a plain GET, with no key.
 	 */
-	async asset(kind: AssetKind, id: string, url: string, itemIndex?: number): Promise<AssetReply> {
+	async asset(kind: AssetKind, id: string, url: string, scope: Scope = {}): Promise<AssetReply> {
 		const purpose = `downloading the ${kind}`;
 		const reply = this.transport.isApiUrl(url)
 			? await this.transport.send({
@@ -183,9 +183,9 @@ export class ImageDetectorApi {
 					redirectWithoutKey: true,
 					cap: ASSET_CAP,
 					timeoutMs: 60_000,
-					itemIndex,
+					...scope,
 				})
-			: await this.download(url, purpose, ASSET_CAP, itemIndex);
+			: await this.download(url, purpose, ASSET_CAP, scope);
 		if (Buffer.isBuffer(reply.body)) {
 			return {
 				kind: 'file',
@@ -207,7 +207,7 @@ export class ImageDetectorApi {
 		if (reply.status === 403 && /not enough credits/i.test(reason)) {
 			let balance = '';
 			try {
-				const c = await this.credits(call.itemIndex);
+				const c = await this.credits({ itemIndex: call.itemIndex, deadline: call.deadline });
 				if (typeof c.credits === 'number') balance = `You have ${c.credits} credits; this request needs ${needed}.`;
 			} catch {
 				// the balance is a courtesy: the error below says what matters

@@ -5,10 +5,12 @@ import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import type { OperationContext } from '../actions/operation';
 import { sniffExtension } from '../helpers/files';
+import { pause } from '../helpers/pause';
+import { timing } from '../transport/timing';
 import { randomUUID } from 'crypto';
 
 import { afterSubmission, documentError, failedDetection, InputProblem, notFound } from '../transport/errors';
-import type { UploadBody } from '../transport/transport';
+import type { Scope, UploadBody } from '../transport/transport';
 import type { AssetKind, AssetReply, ImageDetectorApi } from './client';
 import { analysisStatusOf, bulkCounts, failureReason, heatmapStatusOf, isBulk, isFinal } from './output';
 import type { QueryAnswer } from './poller';
@@ -35,15 +37,15 @@ export async function submitImage(
 	api: ImageDetectorApi,
 	image: ImageUpload,
 	body: IDataObject,
-	itemIndex: number,
+	scope: Scope,
 ): Promise<{ id: string; submittedAt: number; fileName: string }> {
-	const { presignedUrl, filePath } = await api.presign(image.fileName, itemIndex);
-	await api.upload(presignedUrl, image.bytes, image.bytes.length, image.contentType, itemIndex);
+	const { presignedUrl, filePath } = await api.presign(image.fileName, scope);
+	await api.upload(presignedUrl, image.bytes, image.bytes.length, image.contentType, scope);
 	const submittedAt = Date.now();
 	// The ID is known before /detect is sent, so even a submission whose answer was lost names its document.
 	const nodeMadeId = typeof body.id !== 'string';
 	const documentId = nodeMadeId ? randomUUID() : String(body.id);
-	const id = await afterSubmission(api.transport.n8n, { documentId }, async () => await api.detect({ ...body, url: api.storageUrl(filePath), id: documentId }, nodeMadeId, itemIndex));
+	const id = await afterSubmission(api.transport.n8n, { documentId }, async () => await api.detect({ ...body, url: api.storageUrl(filePath), id: documentId }, nodeMadeId, scope));
 	return { id, submittedAt, fileName: image.fileName };
 }
 
@@ -52,12 +54,12 @@ export async function submitZip(
 	api: ImageDetectorApi,
 	zip: ZipUpload,
 	body: IDataObject,
-	itemIndex: number,
+	scope: Scope,
 ): Promise<{ batchId: string; expectedCount?: number; submittedAt: number }> {
-	const { presignedUrl, filePath } = await api.presign(zip.fileName, itemIndex);
-	await api.upload(presignedUrl, zip.body, zip.size, 'application/zip', itemIndex);
+	const { presignedUrl, filePath } = await api.presign(zip.fileName, scope);
+	await api.upload(presignedUrl, zip.body, zip.size, 'application/zip', scope);
 	const submittedAt = Date.now();
-	const batch = await api.bulkUpload({ ...body, url: api.storageUrl(filePath) }, zip.imageCount, itemIndex);
+	const batch = await api.bulkUpload({ ...body, url: api.storageUrl(filePath) }, zip.imageCount, scope);
 	return { batchId: batch.id, expectedCount: batch.expectedCount, submittedAt };
 }
 
@@ -184,9 +186,11 @@ export async function fetchAsset(
 	failedDownloadIsNone = false,
 ): Promise<AssetResult> {
 	const { n8n, api } = context;
-	let answer: QueryAnswer = known ?? (await api.query(id, settings.itemIndex));
+	const scope = { itemIndex: settings.itemIndex, deadline: settings.deadline };
+	let answer: QueryAnswer = known ?? (await api.query(id, scope));
 	if (answer === null) throw notFound(n8n, id, settings.itemIndex);
 	const none = (why: string): AssetResult => ({ found: false, reason: `Document ${id} has no ${kind}: ${why}`, hint: NO_ASSET_HINT[kind] });
+	let retryMs = timing.assetRetryMs;
 	for (;;) {
 		if (isBulk(answer)) {
 			throw new InputProblem(
@@ -203,7 +207,7 @@ export async function fetchAsset(
 		const url = (kind === 'heatmap' ? details.heatmap_url : answer.preview_url) as string | null | undefined;
 		if (!url) return none(kind === 'heatmap' ? `heatmap_status is "${heatmapStatus ?? 'absent'}"` : 'no preview URL');
 
-		const reply = await downloadAsset(context, kind, id, url, settings.itemIndex, failedDownloadIsNone);
+		const reply = await downloadAsset(context, kind, id, url, scope, failedDownloadIsNone);
 		if (reply.kind === 'failed') return none(`downloading it failed: ${reply.message}`);
 		if (reply.kind === 'file') {
 			// A page from a proxy, say, with 200: not a file to save as .png.
@@ -213,8 +217,12 @@ export async function fetchAsset(
 			return { found: true, bytes: reply.bytes, mimeType: reply.mimeType, fileName: `${id}-${kind}.${ext}`, heatmapStatus: reply.headers['x-heatmap-status'] ?? heatmapStatus };
 		}
 		if (reply.kind === 'none') return none(reply.message);
-		// 202: still being made although /query said ready; ask /query again, then retry (the reference's advice).
-		if (Date.now() >= settings.deadline) throw timedOut(n8n, id, { ...answer, status: 'done' }, { ...settings, waitForHeatmap: true });
+		// 202: still being made although /query said ready. Wait a little longer each time, then ask /query again
+		// and retry (the reference's advice), within the deadline.
+		if (Date.now() + retryMs >= settings.deadline) throw timedOut(n8n, id, { ...answer, status: 'done' }, { ...settings, waitForHeatmap: true });
+		await pause(retryMs, n8n.getExecutionCancelSignal?.());
+		if (n8n.getExecutionCancelSignal?.()?.aborted) throw new NodeOperationError(n8n.getNode(), 'The execution was cancelled', { itemIndex: settings.itemIndex });
+		retryMs = Math.min(retryMs * 1.5, 5000);
 		answer = { ...answer, result_details: { ...details, heatmap_status: 'pending' } };
 	}
 }
@@ -225,11 +233,11 @@ async function downloadAsset(
 	kind: AssetKind,
 	id: string,
 	url: string,
-	itemIndex: number | undefined,
+	scope: Scope,
 	failedIsAnswer: boolean,
 ): Promise<AssetReply | { kind: 'failed'; message: string }> {
 	try {
-		return await context.api.asset(kind, id, url, itemIndex);
+		return await context.api.asset(kind, id, url, scope);
 	} catch (error) {
 		const cancelled = context.n8n.getExecutionCancelSignal?.()?.aborted === true;
 		if (failedIsAnswer && !cancelled && error instanceof NodeApiError) return { kind: 'failed', message: error.message };

@@ -47,6 +47,8 @@ const MARGIN = 50;
 const EARLY_HIT_PULL = 70;
 const GROWTH = 1.3;
 const MAX_QUERIES_IN_FLIGHT = 8;
+/** How long the query due at a wait's deadline may still take. */
+const FINAL_LOOK_MS = 2000;
 /** How many recent documents of a phase the estimate is the median of: few, so that it follows a change fast. */
 const LEARNED_WINDOW = 10;
 
@@ -70,7 +72,7 @@ export class Poller {
 	private inFlight = 0;
 
 	constructor(
-		private readonly query: (id: string, itemIndex?: number) => Promise<QueryAnswer>,
+		private readonly query: (id: string, scope: { itemIndex?: number; deadline?: number }) => Promise<QueryAnswer>,
 		private readonly cancelSignal?: AbortSignal,
 	) {}
 
@@ -198,7 +200,9 @@ export class Poller {
 		}
 		this.inFlight++;
 		try {
-			const answer = await this.query(id, group[0].itemIndex);
+			// Watches on one id share the query. The last one is due at the deadline itself: it gets a little grace,
+			// so that the wait ends with what the document was then, not with a request that was never sent.
+			const answer = await this.query(id, { itemIndex: group[0].itemIndex, deadline: Math.max(...group.map((e) => e.deadline)) + FINAL_LOOK_MS });
 			const now = Date.now();
 			for (const e of group) {
 				e.inFlight = false;

@@ -26,4 +26,8 @@ export const timing = {
 	 * theirs): short and not growing, so that what it learns is precise; it costs one document a few queries.
 	 */
 	probeIntervalMs: 100,
+	/** Check Credits has no Timeout option: it ends within this, whatever the API does. */
+	checkCreditsBoundMs: 120_000,
+	/** After a heatmap or preview answered 202 (still being made): the first wait before asking again; x1.5, up to 5 s. */
+	assetRetryMs: 500,
 };

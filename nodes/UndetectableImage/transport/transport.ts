@@ -53,8 +53,17 @@ export interface Call {
 	/** Statuses handed back to the caller instead of being turned into errors (2xx always are). */
 	accept?: number[];
 	retry: RetryPolicy;
+	/** The longest one attempt may take, start to end (at most until the deadline). */
 	timeoutMs?: number;
 	itemIndex?: number;
+	/** When the item's time is up (ms since the epoch): no attempt, backoff or pause goes past it. */
+	deadline?: number;
+}
+
+/** Which input item a call is for, and until when it may take. */
+export interface Scope {
+	itemIndex?: number;
+	deadline?: number;
 }
 
 /** What an upload sends: bytes in memory, or a way to open them (a stream from n8n's binary data store). */
@@ -127,18 +136,22 @@ export class RateGate {
 	private inFlight = 0;
 	private readonly waiters: Array<() => void> = [];
 
-	/** Waits for a turn; returns early (without one) only when `cancel` fires: the caller checks it. */
-	async acquire(cancel?: AbortSignal): Promise<boolean> {
+	/**
+	 * Waits for a turn: 'ok'; or, without one, 'cancelled' when `cancel` fires, or 'late' when the gate stays
+	 * closed past `deadline` (then it fails at once instead of waiting in vain).
+	 */
+	async acquire(cancel?: AbortSignal, deadline?: number): Promise<'ok' | 'cancelled' | 'late'> {
 		for (;;) {
-			if (cancel?.aborted) return false;
+			if (cancel?.aborted) return 'cancelled';
 			const closedFor = this.openAt - Date.now();
 			if (closedFor > 0) {
+				if (deadline !== undefined && Date.now() + closedFor > deadline) return 'late';
 				await pause(closedFor, cancel);
 				continue;
 			}
 			if (this.inFlight < this.limit) {
 				this.inFlight++;
-				return true;
+				return 'ok';
 			}
 			await new Promise<void>((resolve) => {
 				// A turn, or a cancel, whichever comes first: either way the loop looks again.
@@ -263,22 +276,34 @@ export class Transport {
 		const cancel = this.n8n.getExecutionCancelSignal?.();
 		const spent = { failures: 0, throttles: 0, waitedMs: 0 };
 		for (let attemptNumber = 1; ; attemptNumber++) {
-			if (!(await this.gate.acquire(cancel))) throw this.cancelledError(call);
-			const attempt = await this.attempt(call, attemptNumber);
+			if (call.deadline !== undefined && Date.now() >= call.deadline) throw this.lateError(call, 'before it could be sent again');
+			const turn = await this.gate.acquire(cancel, call.deadline);
+			if (turn === 'cancelled') throw this.cancelledError(call);
+			if (turn === 'late') throw this.lateError(call, 'while the API asked every request to pause (HTTP 429)');
+			const attempt = await this.attempt(call, attemptNumber, cancel);
 			const verdict = classify(call, attempt);
 			if (verdict === 'ok') return attempt.reply as Reply;
 			const waitMs = this.retryWait(call, verdict, attempt, attemptNumber, spent);
+			if (call.deadline !== undefined && Date.now() + waitMs >= call.deadline) throw this.lateError(call, `after ${attemptNumber} attempts, before the next one was due`);
 			await pause(waitMs, cancel);
 		}
 	}
 
-	/** One attempt through the rate gate; a 429 slows the gate down for every request of the run. */
-	private async attempt(call: Call, attemptNumber: number): Promise<Attempt> {
+	/**
+	 * One attempt through the rate gate (a 429 slows the gate down for every request of the run), ended after its
+	 * total time, not only when the connection goes quiet: a server that trickles its answer is cut off too.
+	 */
+	private async attempt(call: Call, attemptNumber: number, cancel?: AbortSignal): Promise<Attempt> {
+		const left = call.deadline === undefined ? Infinity : call.deadline - Date.now();
+		const timer = AbortSignal.timeout(Math.max(1, Math.min(call.timeoutMs ?? timing.requestTimeoutMs, left)));
+		const signal = cancel ? AbortSignal.any([cancel, timer]) : timer;
 		let result: Attempt;
 		try {
-			result = { reply: await this.sendOnce(call, attemptNumber) };
+			result = { reply: await this.sendOnce(call, attemptNumber, signal) };
 		} catch (error) {
-			result = error instanceof Refusal ? { refusal: error } : { failure: this.networkFailure(error) };
+			if (error instanceof Refusal) result = { refusal: error };
+			else if (timer.aborted && !cancel?.aborted) result = { failure: { code: 'ETIMEDOUT', sent: true } };
+			else result = { failure: this.networkFailure(error) };
 		}
 		this.gate.release(result.reply?.status === 429);
 		return result;
@@ -308,6 +333,9 @@ export class Transport {
 			if (askedMs > MAX_RETRY_AFTER_MS) {
 				throw giveUp(`The API asked to wait ${Math.round(askedMs / 1000)} s before the next request, longer than the node waits.`);
 			}
+			if (call.deadline !== undefined && Date.now() + askedMs > call.deadline) {
+				throw giveUp(`The API asked to wait ${Math.round(askedMs / 1000)} s before the next request, past the time this item has (its Timeout option).`);
+			}
 			this.gate.slowDown(askedMs);
 			waitMs = 0; // the gate holds this and every other request of the run
 		}
@@ -334,7 +362,7 @@ export class Transport {
 	 * http(s) only. The credential goes to the API's origin and nowhere else: a redirect elsewhere is refused, but
 	 * for a heatmap or preview, which is then fetched there with a plain GET and no key of any kind.
 	 */
-	private async sendOnce(call: Call, attempt: number): Promise<Reply> {
+	private async sendOnce(call: Call, attempt: number, signal: AbortSignal): Promise<Reply> {
 		const toApi = call.path !== undefined;
 		let hop: Hop = {
 			url: toApi ? `${this.settings.baseUrl.replace(/\/+$/, '')}${call.path}` : (call.url as string),
@@ -344,7 +372,7 @@ export class Transport {
 		};
 		const visited = new Set<string>();
 		for (;;) {
-			const reply = await this.request(call, hop, attempt, visited.size === 0);
+			const reply = await this.request(call, hop, attempt, visited.size === 0, signal);
 			if (!REDIRECT_STATUSES.has(reply.status) || call.accept?.includes(reply.status)) return reply;
 			visited.add(hop.url);
 			hop = this.nextHop(call, hop, reply, visited);
@@ -370,7 +398,7 @@ export class Transport {
 	}
 
 	/** One HTTP request of a hop, through n8n's helpers: with the credential on the API's origin, plain elsewhere. */
-	private async request(call: Call, hop: Hop, attempt: number, first: boolean): Promise<Reply> {
+	private async request(call: Call, hop: Hop, attempt: number, first: boolean, signal: AbortSignal): Promise<Reply> {
 		const options: IHttpRequestOptions = {
 			method: hop.method,
 			url: hop.url,
@@ -380,7 +408,7 @@ export class Transport {
 			ignoreHttpStatusErrors: true,
 			disableFollowRedirect: true,
 			timeout: call.timeoutMs ?? timing.requestTimeoutMs,
-			abortSignal: this.n8n.getExecutionCancelSignal?.(),
+			abortSignal: signal,
 		};
 		if (call.cap) options.encoding = 'stream';
 		else if (call.binary) options.encoding = 'arraybuffer';
@@ -391,12 +419,25 @@ export class Transport {
 			options.body = Buffer.isBuffer(call.body) ? call.body : await call.body();
 		}
 		if (!hop.withBody && options.headers) delete options.headers['Content-Type'];
-		const res = (hop.withCredential
-			? await this.n8n.helpers.httpRequestWithAuthentication.call(this.n8n, CREDENTIAL_TYPE, options)
-			: await this.n8n.helpers.httpRequest(options)) as { statusCode: number; headers: Record<string, string>; body: unknown };
+		// The key as the credential's `authenticate` places it (the apikey header), set here rather than through
+		// httpRequestWithAuthentication, which replaces the request's abort signal with the execution's own: the
+		// signal that ends an attempt after its total time would never reach requests to the API.
+		if (hop.withCredential) options.headers = { ...options.headers, apikey: this.settings.apiKey };
+		const res = (await this.n8n.helpers.httpRequest(options)) as { statusCode: number; headers: Record<string, string>; body: unknown };
 		const headers = lowerCaseKeys(res.headers);
 		const raw = call.cap ? await readCapped(res.body as NodeJS.ReadableStream, headers, call.cap, REDIRECT_STATUSES.has(res.statusCode)) : res.body;
 		return { status: res.statusCode, headers, body: decodeBody(call, raw, headers), attempts: attempt };
+	}
+
+	/** The item's time ran out in the middle of a call. */
+	private lateError(call: Call, when: string) {
+		return apiError(this.n8n.getNode(), {
+			purpose: call.purpose,
+			reason: `the time this item has ran out ${when}`,
+			hint: 'Raise the Timeout (Seconds) option (Check Credits has a fixed 120 s), or run it again when the service answers faster.',
+			itemIndex: call.itemIndex,
+			secrets: this.secrets,
+		});
 	}
 
 	/** Stopped by the user: said plainly, with no hint about networks or keys. */

@@ -140,7 +140,7 @@ function settingsOf(context: OperationContext, itemIndex: number): BulkSettings 
 
 /** Submits one ZIP and, when asked, waits for the batch: its answer, or none (not waited for). */
 async function detectZip(context: OperationContext, zip: ZipUpload, settings: BulkSettings, itemIndex: number) {
-	const { batchId, expectedCount, submittedAt } = await submitZip(context.api, zip, settings.body, itemIndex);
+	const { batchId, expectedCount, submittedAt } = await submitZip(context.api, zip, settings.body, { itemIndex, deadline: settings.deadline });
 	if (!settings.wait) return { batchId, expectedCount, answer: undefined };
 	const answer = await afterSubmission(context.n8n, { batchId }, async () => await waitForBatch(context, batchId, { ...settings, submittedAt, expectedCount, itemIndex }));
 	return { batchId, expectedCount, answer };

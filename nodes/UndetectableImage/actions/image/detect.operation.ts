@@ -180,11 +180,11 @@ async function imageFromBinary(context: OperationContext, itemIndex: number, opt
 	return { bytes, fileName, contentType: checkImage(fileName, bytes) };
 }
 
-/** The image at the item's Image URL, downloaded (with no key of any kind) and checked. */
-async function imageFromUrl(context: OperationContext, itemIndex: number, options: IDataObject): Promise<ImageUpload> {
+/** The image at the item's Image URL, downloaded (with no key of any kind, within the item's deadline) and checked. */
+async function imageFromUrl(context: OperationContext, itemIndex: number, options: IDataObject, deadline?: number): Promise<ImageUpload> {
 	const url = checkHttpUrl(context.n8n.getNodeParameter('imageUrl', itemIndex, ''));
 	const cap = { maxBytes: MAX_IMAGE_BYTES, tooLarge: 'Detect takes images up to 10 MB: use a smaller version of the image, or compress it first.' };
-	const reply = await context.api.download(url, 'downloading the image from its URL', cap, itemIndex);
+	const reply = await context.api.download(url, 'downloading the image from its URL', cap, { itemIndex, deadline });
 	const bytes = Buffer.isBuffer(reply.body) ? reply.body : Buffer.from(JSON.stringify(reply.body ?? ''));
 	const override = String(options.fileName ?? '').trim();
 	const fileName = normaliseFileName(override || new URL(url).pathname, override ? undefined : reply.headers['content-type']);
@@ -206,7 +206,7 @@ async function run(context: OperationContext, itemIndex: number): Promise<INodeE
 	const body = detectBody(options);
 	const { deadline, timeoutSeconds } = deadlineFrom(options, DEFAULT_TIMEOUT);
 	const load = fromUrl(context, itemIndex) ? imageFromUrl : imageFromBinary;
-	const { id, submittedAt, fileName } = await submitImage(api, await load(context, itemIndex, options), body, itemIndex);
+	const { id, submittedAt, fileName } = await submitImage(api, await load(context, itemIndex, options, deadline), body, { itemIndex, deadline });
 	if (!n8n.getNodeParameter('waitForResult', itemIndex, true)) return [{ json: { id, status: 'pending', fileName } }];
 	return await afterSubmission(n8n, { documentId: id }, async () => await resultOf(context, itemIndex, options, { id, submittedAt, fileName }, deadline, timeoutSeconds));
 }

@@ -39,17 +39,19 @@ async function run(context: OperationContext, itemIndex: number): Promise<INodeE
 	const { n8n, api } = context;
 	const id = checkDocumentId(n8n.getNodeParameter('documentId', itemIndex, ''));
 	const options = optionsOf(n8n, itemIndex);
+	const { deadline, timeoutSeconds } = deadlineFrom(options, DEFAULT_TIMEOUT);
 	let answer: IDataObject | null;
 	if (n8n.getNodeParameter('waitForResult', itemIndex, true)) {
 		answer = await waitForImage(context, id, {
-			...deadlineFrom(options, DEFAULT_TIMEOUT),
+			deadline,
+			timeoutSeconds,
 			immediate: true,
 			waitForHeatmap: options.waitForHeatmap === true,
 			waitForAnalysis: options.waitForAnalysis === true,
 			itemIndex,
 		});
 	} else {
-		answer = await api.query(id, itemIndex);
+		answer = await api.query(id, { itemIndex, deadline });
 		if (answer === null) throw notFound(n8n, id, itemIndex);
 	}
 	if (isBulk(answer)) {
