@@ -132,7 +132,14 @@ class Simulator {
 			return res.end(JSON.stringify(json));
 		}
 		const delay = (fault?.delayMs ?? 0) + (server === 'api' ? this.latencyMs : 0);
-		if (delay) await new Promise((r) => setTimeout(r, delay));
+		// A late answer: it waits no longer than the client does, and never holds the test process open.
+		if (delay) {
+			await new Promise((resolve) => {
+				const timer = setTimeout(resolve, delay);
+				timer.unref();
+				req.socket.once('close', () => (clearTimeout(timer), resolve()));
+			});
+		}
 
 		let out;
 		try {
