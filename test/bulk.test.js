@@ -62,7 +62,7 @@ describe('Bulk Detect from a ZIP', () => {
 		const cases = [
 			[zipOf(Array.from({ length: 51 }, (_, n) => ({ name: `i${n}.jpg`, data: image.jpeg(1100, n) }))), /holds 51 images; at most 50/],
 			[zipOf([{ name: 'doc.pdf', data: image.pdf(3000) }, { name: 'tiny.jpg', data: image.jpeg(500) }]), /No image in the ZIP can be analyzed \(doc.pdf: PDF is not supported in bulk; tiny.jpg: smaller than 1 KB\)/],
-			[zipOf([{ name: '../evil.jpg', data: image.jpeg(3000) }]), /path traversal/],
+			[zipOf([{ name: '../evil.jpg', data: image.jpeg(3000) }]), /an unsafe path \("\.\." or absolute\)/],
 			[image.jpeg(3000), /is not a ZIP/],
 		];
 		for (const [bytes, message] of cases) {
@@ -155,5 +155,54 @@ describe('Bulk Detect from the images of many items', () => {
 		const r = await ctx.run(bulk({ bulkSource: 'items' }), files.map((f, n) => imageItem(f, names[n], mimes[n])));
 		expect(r.items.map((i) => i.json.score)).toEqual(files.map(scoreFor));
 		expect(r.items.map((i) => i.json.fileName)).toEqual(names);
+	});
+});
+
+describe('ZIPs the API accepts are not refused', () => {
+	const { execFileSync } = require('child_process');
+	const fs = require('fs');
+	const os = require('os');
+	const path = require('path');
+
+	/** A ZIP made by Info-ZIP's zip with ZIP64 forced (-fz): 64-bit end record, sizes in each entry's extra field. */
+	function zip64Of(entries) {
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ud-zip64-'));
+		for (const { name, data } of entries) fs.writeFileSync(path.join(dir, name), data);
+		execFileSync('zip', ['-q', '-fz', '-0', 'out.zip', ...entries.map((e) => e.name)], { cwd: dir });
+		const bytes = fs.readFileSync(path.join(dir, 'out.zip'));
+		fs.rmSync(dir, { recursive: true, force: true });
+		return bytes;
+	}
+
+	test('a ZIP64 archive (zip -fz) is read and detected, every image with its score', async () => {
+		const images = [image.jpeg(3000, 401), image.png(3500, 402), image.jpeg(4000, 403)];
+		const zip = zip64Of(images.map((data, k) => ({ name: `z${k}.${k === 1 ? 'png' : 'jpg'}`, data })));
+		expect(zip.includes(Buffer.from([0x50, 0x4b, 0x06, 0x06]))).toBe(true); // it really has a ZIP64 end record
+		const r = await ctx.run(bulk(), [zipItem(zip, 'z64.zip')]);
+		expect(r.error).toBeUndefined();
+		expect(r.items.map((i) => i.json.score).sort()).toEqual(images.map(scoreFor).sort());
+	});
+
+	test('50 images plus hidden entries are not "51 images": the hidden ones are skipped with the reason', async () => {
+		const entries = Array.from({ length: 50 }, (_, k) => ({ name: `img/${k}.jpg`, data: image.jpeg(1100, 500 + k) }));
+		entries.push({ name: '.thumbs/t.png', data: image.png(2000, 601) }, { name: '__MACOSX/img/._0.jpg', data: image.jpeg(1500, 602) });
+		const r = await ctx.run(bulk(), [zipItem(zipOf(entries), 'fifty.zip')]);
+		expect(r.error).toBeUndefined();
+		expect(r.items.filter((i) => i.json.status === 'done')).toHaveLength(50);
+		const skipped = r.items.filter((i) => i.json.status === 'failed').map((i) => i.json.fileName).sort();
+		expect(skipped).toEqual(['.thumbs/t.png', '__MACOSX/img/._0.jpg']);
+	});
+
+	test('entries with ".." or an absolute path are called unsafe paths, not hidden files', async () => {
+		const zip = zipOf([
+			{ name: '../evil.jpg', data: image.jpeg(2000, 603) },
+			{ name: '/abs.jpg', data: image.jpeg(2000, 604) },
+		]);
+		const from = ctx.sim.requests.length;
+		const r = await ctx.run(bulk(), [zipItem(zip, 'unsafe.zip')]);
+		expect(r.error.message).toBe(
+			'No image in the ZIP can be analyzed (../evil.jpg: an unsafe path (".." or absolute) is not allowed; /abs.jpg: an unsafe path (".." or absolute) is not allowed)',
+		);
+		expect(bulkRequests(from)).toEqual([]);
 	});
 });

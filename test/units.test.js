@@ -245,3 +245,20 @@ describe('error mapping', () => {
 		expect(errors.redact('abc', ['ab'])).toBe('abc');
 	});
 });
+
+describe('ZIP64', () => {
+	test('listZip reads the sizes and the directory of a zip -fz archive', () => {
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ud-z64-'));
+		const a = image.jpeg(3000, 1);
+		const b = image.png(5000, 2);
+		fs.writeFileSync(path.join(dir, 'a.jpg'), a);
+		fs.writeFileSync(path.join(dir, 'b.png'), b);
+		execFileSync('zip', ['-q', '-fz', '-0', 'x.zip', 'a.jpg', 'b.png'], { cwd: dir });
+		const bytes = fs.readFileSync(path.join(dir, 'x.zip'));
+		fs.rmSync(dir, { recursive: true, force: true });
+		expect(zip.listZip(bytes)).toEqual([
+			{ name: 'a.jpg', size: a.length, directory: false },
+			{ name: 'b.png', size: b.length, directory: false },
+		]);
+	});
+});

@@ -368,7 +368,7 @@ class Simulator {
 			const base = e.name.slice(e.name.lastIndexOf('/') + 1);
 			const ext = extOf(base);
 			if (e.name.split('/').includes('..') || e.name.startsWith('/')) skip(e.name, 'Invalid path');
-			else if (base.startsWith('.')) skip(e.name, 'Hidden files are not supported');
+			else if (e.name.split('/').some((part) => part.startsWith('.') && part !== '.')) skip(e.name, 'Hidden files are not supported');
 			else if (ext === 'pdf') skip(e.name, 'PDF not supported in bulk');
 			else if (!CONTENT_TYPES[ext] || ext === 'zip') skip(e.name, 'Unsupported image type');
 			else if (e.data.length < MIN_IMAGE) skip(e.name, 'File size is too small');

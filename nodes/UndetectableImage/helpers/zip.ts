@@ -103,10 +103,13 @@ export interface ZipListing {
 }
 
 /**
- * The entries of a ZIP from its central directory (names and uncompressed sizes), or undefined if unreadable.
- * `zip` may be only the ZIP's tail: `startsAt` is where it starts in the whole file (the directory must be in it).
+ * The entries of a ZIP from its central directory (names and uncompressed sizes), or undefined if unreadable;
+ * ZIP64 archives too (from `zip -fz`, or with more than 65,535 entries or 4 GB): their directory's place and
+ * their sizes are in 64-bit records. `zip` may be only the ZIP's tail: `startsAt` is where it starts in the whole
+ * file (the directory must be in it).
  */
 export function listZip(zip: Buffer, startsAt = 0): ZipListing[] | undefined {
+	const fits = (at: number, length: number) => at >= 0 && at + length <= zip.length;
 	let end = -1;
 	for (let i = zip.length - END_RECORD; i >= Math.max(0, zip.length - END_RECORD - 0xffff); i--) {
 		if (zip.readUInt32LE(i) === 0x06054b50) {
@@ -115,20 +118,46 @@ export function listZip(zip: Buffer, startsAt = 0): ZipListing[] | undefined {
 		}
 	}
 	if (end < 0) return undefined;
-	const count = zip.readUInt16LE(end + 10);
-	let p = zip.readUInt32LE(end + 16) - startsAt;
-	if (p < 0) return undefined;
+	let count = zip.readUInt16LE(end + 10);
+	let directory = zip.readUInt32LE(end + 16);
+	if (count === 0xffff || directory === 0xffffffff) {
+		// ZIP64: a locator right before the end record points at the ZIP64 end record, which has the real values.
+		const locator = end - 20;
+		if (!fits(locator, 20) || zip.readUInt32LE(locator) !== 0x07064b50) return undefined;
+		const record = Number(zip.readBigUInt64LE(locator + 8)) - startsAt;
+		if (!fits(record, 56) || zip.readUInt32LE(record) !== 0x06064b50) return undefined;
+		count = Number(zip.readBigUInt64LE(record + 32));
+		directory = Number(zip.readBigUInt64LE(record + 48));
+	}
+	let p = directory - startsAt;
 	const out: ZipListing[] = [];
 	for (let n = 0; n < count; n++) {
-		if (p + CENTRAL_HEADER > zip.length || zip.readUInt32LE(p) !== 0x02014b50) return undefined;
-		const size = zip.readUInt32LE(p + 24);
+		if (!fits(p, CENTRAL_HEADER) || zip.readUInt32LE(p) !== 0x02014b50) return undefined;
 		const nameLength = zip.readUInt16LE(p + 28);
-		const skip = nameLength + zip.readUInt16LE(p + 30) + zip.readUInt16LE(p + 32);
+		const extraLength = zip.readUInt16LE(p + 30);
+		if (!fits(p + CENTRAL_HEADER, nameLength + extraLength)) return undefined;
 		const name = zip.toString('utf8', p + CENTRAL_HEADER, p + CENTRAL_HEADER + nameLength);
+		let size = zip.readUInt32LE(p + 24);
+		if (size === 0xffffffff) {
+			const real = zip64Size(zip.subarray(p + CENTRAL_HEADER + nameLength, p + CENTRAL_HEADER + nameLength + extraLength));
+			if (real === undefined) return undefined;
+			size = real;
+		}
 		out.push({ name, size, directory: name.endsWith('/') });
-		p += CENTRAL_HEADER + skip;
+		p += CENTRAL_HEADER + nameLength + extraLength + zip.readUInt16LE(p + 32);
 	}
 	return out;
+}
+
+/** The uncompressed size from an entry's ZIP64 extra field (id 1; the size comes first when it is there). */
+function zip64Size(extra: Buffer): number | undefined {
+	for (let at = 0; at + 4 <= extra.length; ) {
+		const id = extra.readUInt16LE(at);
+		const length = extra.readUInt16LE(at + 2);
+		if (id === 0x0001 && length >= 8 && at + 12 <= extra.length) return Number(extra.readBigUInt64LE(at + 4));
+		at += 4 + length;
+	}
+	return undefined;
 }
 
 /** The first and last bytes of a ZIP read as a stream: enough to tell what it is and to list it, never all of it. */

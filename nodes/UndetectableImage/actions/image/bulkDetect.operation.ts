@@ -106,9 +106,11 @@ const properties: INodeProperties[] = [
 
 /** Why the server would skip a ZIP entry (the reference's rules), or undefined when it would analyze it. */
 function skipReason(path: string, size: number): string | undefined {
-	const base = path.slice(path.lastIndexOf('/') + 1);
-	if (path.split('/').includes('..') || path.startsWith('/')) return 'path traversal ("..") is not allowed';
-	if (base.startsWith('.')) return 'hidden files are skipped';
+	const segments = path.split(/[\\/]/);
+	const base = segments[segments.length - 1];
+	if (segments.includes('..') || /^([\\/]|[A-Za-z]:)/.test(path)) return 'an unsafe path (".." or absolute) is not allowed';
+	// A hidden folder (".thumbs/", "__MACOSX/._x") hides what is in it too.
+	if (segments.some((segment) => segment.startsWith('.') && segment !== '.')) return 'hidden files are skipped';
 	const ext = extensionOf(base);
 	if (ext === 'pdf') return 'PDF is not supported in bulk';
 	if (!ZIP_IMAGE_EXTS.includes(ext)) return `".${ext || base}" is not a supported image type`;
