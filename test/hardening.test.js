@@ -183,3 +183,45 @@ describe('every download is capped while it streams', () => {
 		expect(d.items[0].binary.heatmap).toBeUndefined();
 	});
 });
+
+describe('errors name the real cause and the real fix', () => {
+	const fromUrl = (url) => detect({ inputSource: 'url', imageUrl: url });
+
+	test("a storage upload refused with 403 shows storage's own reason and talks about the upload, not the key", async () => {
+		ctx.sim.faults.once('storage', 'PUT', /./, {
+			status: 403,
+			raw: '<?xml version="1.0"?><Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match</Message></Error>',
+			contentType: 'application/xml',
+		});
+		const r = await ctx.run(detect(), [imageItem(image.jpeg(2000, 81), 's.jpg', 'image/jpeg')]);
+		expect(r.error.message).toMatch(/Uploading the file to storage failed: SignatureDoesNotMatch: The request signature we calculated does not match \(HTTP 403\)/);
+		expect(r.error.description).toMatch(/upload address may have expired/);
+		expect(r.error.description).not.toMatch(/API key|credits/);
+	});
+
+	test.each([
+		[404, /has no file at that address: check the Image URL/],
+		[401, /refused to serve the image \(it needs a login, or blocks downloads\)/],
+	])('an image URL answering %i is about that URL, not the document ID or the key', async (status, hint) => {
+		const url = `${ctx.sim.storageUrl}/public/missing-${status}.jpg`;
+		ctx.sim.faults.once('storage', 'GET', `/public/missing-${status}.jpg`, { status, json: { detail: 'nope' } });
+		const r = await ctx.run(fromUrl(url));
+		expect(r.error.description).toMatch(hint);
+		expect(r.error.description).not.toMatch(/document ID|API key/);
+	});
+
+	test.each([
+		['a file: address', 'file:///etc/passwd'],
+		['a relative path', '/heatmaps/x.png'],
+		['no address at all', 'not a url'],
+	])('a heatmap address that is %s is said to be so, not retried as a network error', async (_, heatmapUrl) => {
+		const bytes = image.jpeg(2000, 82);
+		const submitted = await ctx.run(detect({ waitForResult: false }), [imageItem(bytes, 'u.jpg', 'image/jpeg')]);
+		const id = submitted.items[0].json.id;
+		ctx.sim.faults.once('api', 'POST', '/query', { status: 200, json: { id, status: 'done', result: 40, result_details: { heatmap_status: 'ready', heatmap_url: heatmapUrl } } });
+		const from = ctx.sim.requests.length;
+		const r = await ctx.run({ resource: 'image', operation: 'downloadHeatmap', documentId: id });
+		expect(r.error.message).toMatch(/as its address, which is not a web address/);
+		expect(ctx.sim.requests.slice(from).map((q) => q.path)).toEqual(['/query']);
+	});
+});

@@ -226,7 +226,8 @@ describe('error mapping', () => {
 		[{ detail: 'User verification failed' }, 'User verification failed'],
 		[{ detail: [{ loc: ['body', 'url'], msg: 'field required' }, { loc: ['body'], msg: 'bad' }] }, 'url: field required; bad'],
 		[{ message: 'Not ready' }, 'Not ready'],
-		['<Error><Code>SignatureDoesNotMatch</Code><Message>The signature is wrong</Message></Error>', 'The signature is wrong'],
+		['<Error><Code>SignatureDoesNotMatch</Code><Message>The signature is wrong</Message></Error>', 'SignatureDoesNotMatch: The signature is wrong'],
+		['<Error><Message>Only a message</Message></Error>', 'Only a message'],
 		[null, undefined],
 	])('the reason in %j is %p', (body, reason) => {
 		expect(errors.reasonFromBody(body)).toBe(reason);

@@ -60,6 +60,7 @@ export class ImageDetectorApi {
 			purpose: 'uploading the file to storage',
 			method: 'PUT',
 			url: presignedUrl,
+			answerer: 'upload',
 			body,
 			// The length up front: storage needs it, and a streamed body has no length of its own.
 			headers: { 'Content-Type': contentType, 'Content-Length': size, 'x-amz-acl': 'private' },
@@ -160,8 +161,8 @@ export class ImageDetectorApi {
 	}
 
 	/** A plain GET of a file from any host (storage, an image's website): never with a key, never past `cap`. */
-	async download(url: string, purpose: string, cap: DownloadCap, scope: Scope = {}): Promise<Reply> {
-		return this.transport.send({ purpose, method: 'GET', url, binary: true, cap, retry: 'safe', timeoutMs: 60_000, ...scope });
+	async download(url: string, purpose: string, cap: DownloadCap, scope: Scope = {}, answerer: 'asset' | 'imageUrl' = 'asset'): Promise<Reply> {
+		return this.transport.send({ purpose, method: 'GET', url, binary: true, cap, answerer, retry: 'safe', timeoutMs: 60_000, ...scope });
 	}
 
 	/**

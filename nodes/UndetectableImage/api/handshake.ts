@@ -206,6 +206,7 @@ export async function fetchAsset(
 		const details = (answer.result_details ?? {}) as IDataObject;
 		const url = (kind === 'heatmap' ? details.heatmap_url : answer.preview_url) as string | null | undefined;
 		if (!url) return none(kind === 'heatmap' ? `heatmap_status is "${heatmapStatus ?? 'absent'}"` : 'no preview URL');
+		if (!isWebAddress(url)) return none(`the API gave "${url.slice(0, 100)}" as its address, which is not a web address`);
 
 		const reply = await downloadAsset(context, kind, id, url, scope, failedDownloadIsNone);
 		if (reply.kind === 'failed') return none(`downloading it failed: ${reply.message}`);
@@ -243,4 +244,11 @@ async function downloadAsset(
 		if (failedIsAnswer && !cancelled && error instanceof NodeApiError) return { kind: 'failed', message: error.message };
 		throw error instanceof NodeApiError ? error : new NodeOperationError(context.n8n.getNode(), error as Error);
 	}
+}
+
+/** An absolute http(s) address: what the node fetches a file from (never a relative path, file: or the like). */
+function isWebAddress(url: string): boolean {
+	if (!URL.canParse(url)) return false;
+	const protocol = new URL(url).protocol;
+	return protocol === 'http:' || protocol === 'https:';
 }

@@ -58,8 +58,11 @@ export function redact(text: string, secrets: string[]): string {
 export function reasonFromBody(body: unknown): string | undefined {
 	if (body === null || body === undefined) return undefined;
 	if (typeof body === 'string') {
-		const xml = /<Message>([^<]*)<\/Message>/.exec(body);
-		return xml ? xml[1] : body.trim().slice(0, 300) || undefined;
+		// Object storage (S3, Spaces) answers in XML: its own code says most (SignatureDoesNotMatch, AccessDenied).
+		const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
+		const message = /<Message>([^<]*)<\/Message>/.exec(body)?.[1];
+		if (code || message) return [code, message].filter(Boolean).join(': ');
+		return body.trim().slice(0, 300) || undefined;
 	}
 	if (typeof body !== 'object') return String(body);
 	const o = body as Record<string, unknown>;
@@ -77,6 +80,28 @@ export function reasonFromBody(body: unknown): string | undefined {
 	if (typeof o.message === 'string') return o.message;
 	if (typeof o.error_message === 'string') return o.error_message;
 	return undefined;
+}
+
+/** Which host answered a call: the API, storage taking an upload, storage serving a file, or an image's website. */
+export type Answerer = 'api' | 'upload' | 'asset' | 'imageUrl';
+
+/** The fix for an answer from a host that is not the API: about that host and address, never the key or credits. */
+export function hintForHost(answerer: Exclude<Answerer, 'api'>, host: string, status: number | undefined): string {
+	const server = status !== undefined && status >= 500;
+	if (answerer === 'upload') {
+		if (server) return 'Storage had an error taking the upload. Run the node again later.';
+		return 'Storage refused the upload: its upload address may have expired or been changed on the way. Run the node again; if it keeps failing, check the Storage Base URL in the credential.';
+	}
+	if (answerer === 'asset') {
+		if (server) return `${host} had an error serving the file. Try again later.`;
+		return `${host} no longer serves the file at that address. Fetch the document again with Get Result, then download the file from its new address.`;
+	}
+	if (server) return `${host} had an error serving the image. Try again later, or download it another way and use Input Source "Binary File".`;
+	if (status === 401 || status === 403) {
+		return `${host} refused to serve the image (it needs a login, or blocks downloads). Download it with an HTTP Request node that has the right credentials, then use Input Source "Binary File".`;
+	}
+	if (status === 404 || status === 410) return `${host} has no file at that address: check the Image URL.`;
+	return `Check the Image URL: ${host} did not serve the image.`;
 }
 
 export function hintFor(status: number | undefined, reason: string | undefined): string {

@@ -6,7 +6,7 @@ import { DEFAULT_API_BASE_URL, DEFAULT_STORAGE_BASE_URL, KEY_NOISE } from '../..
 import { pause } from '../helpers/pause';
 import { timing } from './timing';
 
-import { apiError, hintFor, reasonFromBody, type Purpose } from './errors';
+import { apiError, hintFor, hintForHost, reasonFromBody, type Answerer, type Purpose } from './errors';
 
 export const CREDENTIAL_TYPE = 'undetectableImageApi';
 
@@ -48,6 +48,8 @@ export interface Call {
 	 * the server declares more); `tooLarge` says what to do then.
 	 */
 	cap?: { maxBytes: number; tooLarge: string };
+	/** Who answers (for hints that fit that host): the API when `path` is set, else storage serving a file. */
+	answerer?: Answerer;
 	/** A heatmap or preview: a redirect to another host is followed there with a plain GET and no key. */
 	redirectWithoutKey?: boolean;
 	/** Statuses handed back to the caller instead of being turned into errors (2xx always are). */
@@ -346,11 +348,16 @@ export class Transport {
 
 	/** Turns an answer the caller does not accept into the error a user reads. */
 	error(call: Call, reply: Reply, extra?: string) {
-		const reason = reasonFromBody(Buffer.isBuffer(reply.body) ? undefined : reply.body);
+		// A file endpoint's error page is bytes: read it as text when it says it is text (storage answers in XML).
+		const textual = /xml|text|json/.test(reply.headers['content-type'] ?? '');
+		const body = Buffer.isBuffer(reply.body) ? (textual ? reply.body.toString('utf8', 0, 4096) : undefined) : reply.body;
+		const reason = reasonFromBody(body);
+		const answerer = call.answerer ?? (call.path !== undefined ? 'api' : 'asset');
 		return apiError(this.n8n.getNode(), {
 			purpose: call.purpose,
 			status: reply.status,
 			reason,
+			hint: answerer === 'api' ? undefined : hintForHost(answerer, hostOf(call.url), reply.status),
 			extra,
 			itemIndex: call.itemIndex,
 			secrets: this.secrets,

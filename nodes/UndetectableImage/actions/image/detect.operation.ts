@@ -184,7 +184,7 @@ async function imageFromBinary(context: OperationContext, itemIndex: number, opt
 async function imageFromUrl(context: OperationContext, itemIndex: number, options: IDataObject, deadline?: number): Promise<ImageUpload> {
 	const url = checkHttpUrl(context.n8n.getNodeParameter('imageUrl', itemIndex, ''));
 	const cap = { maxBytes: MAX_IMAGE_BYTES, tooLarge: 'Detect takes images up to 10 MB: use a smaller version of the image, or compress it first.' };
-	const reply = await context.api.download(url, 'downloading the image from its URL', cap, { itemIndex, deadline });
+	const reply = await context.api.download(url, 'downloading the image from its URL', cap, { itemIndex, deadline }, 'imageUrl');
 	const bytes = Buffer.isBuffer(reply.body) ? reply.body : Buffer.from(JSON.stringify(reply.body ?? ''));
 	const override = String(options.fileName ?? '').trim();
 	const fileName = normaliseFileName(override || new URL(url).pathname, override ? undefined : reply.headers['content-type']);
