@@ -29,7 +29,7 @@ describe('no billed result is lost', () => {
 
 	test('a /query that keeps failing after the submission names the document', async () => {
 		for (let k = 0; k < 10; k++) ctx.sim.faults.once('api', 'POST', '/query', { status: 500 });
-		const r = await ctx.run(detect(), [imageItem(image.jpeg(2600, 62), 'q.jpg', 'image/jpeg')]);
+		const r = await ctx.run(detect({ options: { reuseEarlierResult: false } }), [imageItem(image.jpeg(2600, 62), 'q.jpg', 'image/jpeg')]);
 		ctx.sim.faults.reset();
 		expect(r.error.message).toMatch(/Checking the detection status failed/);
 		expect(r.error.description).toMatch(new RegExp(`Document ${UUID.source} was submitted and may be billed`));
@@ -140,7 +140,8 @@ describe('every wait ends: the Timeout option is a deadline for the whole item',
 	test('a /query that answers 429 with Retry-After: 12 past a 2 s Timeout fails at once, naming the document', async () => {
 		for (let k = 0; k < 10; k++) ctx.sim.faults.once('api', 'POST', '/query', { status: 429, retryAfter: 12 });
 		const started = Date.now();
-		const r = await ctx.run(detect({ options: { timeout: 2 } }), [imageItem(image.jpeg(3100, 72), 'r.jpg', 'image/jpeg')]);
+		// Reuse off, so the first /query is the wait after the submission (not the check before the upload).
+		const r = await ctx.run(detect({ options: { timeout: 2, reuseEarlierResult: false } }), [imageItem(image.jpeg(3100, 72), 'r.jpg', 'image/jpeg')]);
 		ctx.sim.faults.reset();
 		expect(Date.now() - started).toBeLessThan(2500);
 		expect(r.error.description).toMatch(/asked to wait 12 s .* past the time this item has/);

@@ -127,9 +127,11 @@ describe('Detect from a binary property', () => {
 	test('Wait for Result off returns the id as pending, without polling', async () => {
 		const from = ctx.sim.requests.length;
 		const r = await ctx.run(detect({ waitForResult: false }), [imageItem(image.jpeg(2500, 42), 'a.jpg', 'image/jpeg')]);
-		expect(r.items[0].json).toMatchObject({ status: 'pending', fileName: 'a.jpg' });
+		expect(r.items[0].json).toMatchObject({ status: 'pending', fileName: 'a.jpg', reused: false });
 		expect(r.items[0].json.id).toMatch(UUID);
-		expect(ctx.sim.requests.slice(from).filter((q) => q.path === '/query')).toHaveLength(0);
+		// One /query: before the upload, to find an earlier check of this image (there is none); none after it.
+		const paths = ctx.sim.requests.slice(from).filter((q) => q.server === 'api').map((q) => q.path);
+		expect(paths).toEqual(['/query', '/get-presigned-url', '/detect']);
 	});
 
 	test('Wait for Heatmap and Wait for Analysis wait for both to be ready', async () => {
@@ -231,7 +233,8 @@ describe('many items', () => {
 		try {
 			const images = Array.from({ length: 12 }, (_, n) => image.jpeg(1500, 150 + n));
 			const from = ctx.sim.requests.length;
-			const r = await ctx.run(detect({ options: { concurrency: 12, waitForHeatmap: true } }), images.map((b, n) => imageItem(b, `p${n}.jpg`, 'image/jpeg')));
+			// Reuse off: this is about the wait after a submission (the pre-upload /query is one per image, always).
+			const r = await ctx.run(detect({ options: { concurrency: 12, waitForHeatmap: true, reuseEarlierResult: false } }), images.map((b, n) => imageItem(b, `p${n}.jpg`, 'image/jpeg')));
 			expect(r.items.map((i) => i.json.heatmapStatus)).toEqual(images.map(() => 'ready'));
 			const queries = ctx.sim.requests.slice(from).filter((q) => q.path === '/query').length;
 			// One wait for the score and the heatmap together: while one document finds out how long that takes,

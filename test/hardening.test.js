@@ -97,7 +97,7 @@ describe('the key as pasted', () => {
 		['a zero-width space and a byte-order mark', `\uFEFF${DEFAULT_KEY}\u200B`],
 	])('with %s is cleaned the same way for the header and the body', async (_, pasted) => {
 		const from = ctx.sim.requests.length;
-		const bytes = image.jpeg(2100, 21);
+		const bytes = image.jpeg(2100, 21 + pasted.length); // another image each time, so none is a reused result
 		const r = await ctx.run(detect(), [imageItem(bytes, 'k.jpg', 'image/jpeg')], { credentials: { ...ctx.credentials, apiKey: pasted } });
 		expect(r.error).toBeUndefined();
 		expect(r.items[0].json.score).toBe(scoreFor(bytes));

@@ -79,8 +79,9 @@ export class ImageDetectorApi {
 
 	/**
 	 * POST /detect with the document's `id` (the caller's, or one the node made), which makes the call safe to
-	 * repeat. When a repeat answers that the id exists, the earlier attempt landed, and its document is the one to
-	 * poll; but only for an id the node made itself: one the user chose may have been in use before.
+	 * repeat. An answer that the id exists means, for an id the node made, that this work was submitted already (an
+	 * earlier attempt, or another item or run with the same image and options): its document is the one to poll.
+	 * An id the user chose may have been in use before: then it is an error.
 	 */
 	async detect(body: IDataObject & { id: string }, nodeMadeId: boolean, scope: Scope = {}): Promise<string> {
 		const call: Call = {
@@ -95,7 +96,8 @@ export class ImageDetectorApi {
 		};
 		const reply = await this.transport.send(call);
 		const exists = reply.status === 400 && /already exists/i.test(reasonFromBody(reply.body) ?? '');
-		if (exists && reply.attempts > 1 && nodeMadeId) return body.id;
+		// The node's own ID (random, or derived from the image: then another run or item submitted the same work).
+		if (exists && nodeMadeId) return body.id;
 		if (exists && reply.attempts > 1) {
 			throw this.transport.error(
 				call,

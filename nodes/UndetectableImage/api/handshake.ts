@@ -7,8 +7,6 @@ import type { OperationContext } from '../actions/operation';
 import { sniffExtension } from '../helpers/files';
 import { pause } from '../helpers/pause';
 import { timing } from '../transport/timing';
-import { randomUUID } from 'crypto';
-
 import { afterSubmission, documentError, failedDetection, InputProblem, notFound } from '../transport/errors';
 import type { Scope, UploadBody } from '../transport/transport';
 import type { AssetKind, AssetReply, ImageDetectorApi } from './client';
@@ -38,15 +36,15 @@ export async function submitImage(
 	image: ImageUpload,
 	body: IDataObject,
 	scope: Scope,
-): Promise<{ id: string; submittedAt: number; fileName: string }> {
+	document: { documentId: string; nodeMadeId: boolean },
+): Promise<{ id: string; submittedAt: number }> {
 	const { presignedUrl, filePath } = await api.presign(image.fileName, scope);
 	await api.upload(presignedUrl, image.bytes, image.bytes.length, image.contentType, scope);
 	const submittedAt = Date.now();
 	// The ID is known before /detect is sent, so even a submission whose answer was lost names its document.
-	const nodeMadeId = typeof body.id !== 'string';
-	const documentId = nodeMadeId ? randomUUID() : String(body.id);
+	const { documentId, nodeMadeId } = document;
 	const id = await afterSubmission(api.transport.n8n, { documentId }, async () => await api.detect({ ...body, url: api.storageUrl(filePath), id: documentId }, nodeMadeId, scope));
-	return { id, submittedAt, fileName: image.fileName };
+	return { id, submittedAt };
 }
 
 /** A ZIP of up to 50 images: presign, PUT, /bulk-upload. As with submitImage, the bytes are released on return. */
@@ -86,14 +84,11 @@ const stillMaking = (status: string | null) => status === 'pending' || status ==
  * batch or a failed document is returned as it is; an unknown ID or the deadline is an error.
  */
 export async function waitForImage(context: OperationContext, id: string, settings: WaitSettings): Promise<IDataObject> {
-	const extrasPending = (a: IDataObject) =>
-		(settings.waitForHeatmap === true && heatmapStatusOf(a) === 'pending') || (settings.waitForAnalysis === true && stillMaking(analysisStatusOf(a)));
 	const phase = settings.waitForAnalysis ? 'result+analysis' : settings.waitForHeatmap ? 'result+heatmap' : 'result';
 	const outcome = await context.poller.wait({
 		id,
 		phase,
-		// A bulk batch has no heatmap or analysis of its own: its final status ends the wait, as a failed image's does.
-		isFinished: (a) => a === null || (isFinal(a.status) && (a.status === 'failed' || isBulk(a) || !extrasPending(a))),
+		isFinished: (a) => a === null || isComplete(a, settings),
 		deadline: settings.deadline,
 		submittedAt: settings.submittedAt,
 		immediate: settings.immediate,
@@ -102,6 +97,17 @@ export async function waitForImage(context: OperationContext, id: string, settin
 	if (outcome.answer === null) throw notFound(context.n8n, id, settings.itemIndex);
 	if (outcome.timedOut) throw timedOut(context.n8n, id, outcome.answer, settings);
 	return outcome.answer;
+}
+
+/**
+ * Whether an answer is all a wait asks for: final and, for a done image, with the heatmap and analysis asked for.
+ * A bulk batch has no heatmap or analysis of its own; nor has a failed image.
+ */
+export function isComplete(answer: IDataObject, settings: Pick<WaitSettings, 'waitForHeatmap' | 'waitForAnalysis'>): boolean {
+	if (!isFinal(answer.status)) return false;
+	if (answer.status === 'failed' || isBulk(answer)) return true;
+	if (settings.waitForHeatmap === true && heatmapStatusOf(answer) === 'pending') return false;
+	return !(settings.waitForAnalysis === true && stillMaking(analysisStatusOf(answer)));
 }
 
 function timedOut(n8n: IExecuteFunctions, id: string, answer: IDataObject, settings: WaitSettings) {

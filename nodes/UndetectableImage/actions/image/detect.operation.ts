@@ -2,11 +2,14 @@ import type { IDataObject, INodeExecutionData, INodeProperties } from 'n8n-workf
 import { updateDisplayOptions } from 'n8n-workflow';
 
 import type { ImageUpload } from '../../api/handshake';
-import { fetchAsset, submitImage, waitForImage } from '../../api/handshake';
+import { fetchAsset, isComplete, submitImage, waitForImage } from '../../api/handshake';
+import { derivedDocumentId } from '../../api/documentIds';
 import { failureReason, simplifyImage } from '../../api/output';
 import { readBinary } from '../../helpers/binary';
 import { checkDocumentId, checkHttpUrl, checkImage, MAX_IMAGE_BYTES, normaliseFileName } from '../../helpers/files';
-import { afterSubmission, failedDetection, InputProblem } from '../../transport/errors';
+import { randomUUID } from 'crypto';
+
+import { afterSubmission, documentError, failedDetection, InputProblem } from '../../transport/errors';
 import type { OperationContext } from '../operation';
 import { perItem } from '../operation';
 import {
@@ -136,6 +139,14 @@ const properties: INodeProperties[] = [
 			placeholder: 'generic',
 			description: '"generic", "sheerid", or "INSTANCE/generic" to use your dedicated instance',
 		},
+		{
+			displayName: 'Reuse Earlier Result',
+			name: 'reuseEarlierResult',
+			type: 'boolean',
+			default: true,
+			description:
+				'Whether an image already checked with the same options returns that result at no credit (the output says reused: true). Off: every run checks the image anew and spends a credit.',
+		},
 		simplifyOption,
 		timeoutOption(DEFAULT_TIMEOUT, 'the result'),
 		{
@@ -205,23 +216,66 @@ async function run(context: OperationContext, itemIndex: number): Promise<INodeE
 	const options = optionsOf(n8n, itemIndex);
 	const body = detectBody(options);
 	const { deadline, timeoutSeconds } = deadlineFrom(options, DEFAULT_TIMEOUT);
+	const scope = { itemIndex, deadline };
 	const load = fromUrl(context, itemIndex) ? imageFromUrl : imageFromBinary;
-	const { id, submittedAt, fileName } = await submitImage(api, await load(context, itemIndex, options, deadline), body, { itemIndex, deadline });
-	if (!n8n.getNodeParameter('waitForResult', itemIndex, true)) return [{ json: { id, status: 'pending', fileName } }];
-	return await afterSubmission(n8n, { documentId: id }, async () => await resultOf(context, itemIndex, options, { id, submittedAt, fileName }, deadline, timeoutSeconds));
+	let image: ImageUpload | undefined = await load(context, itemIndex, options, deadline);
+	const { fileName } = image;
+	const wait = n8n.getNodeParameter('waitForResult', itemIndex, true) as boolean;
+
+	// Your own Document ID, a derived one (the same image and options land on the same document), or a random one.
+	const reuse = options.reuseEarlierResult !== false && body.id === undefined;
+	const earlier = reuse ? await findEarlier(context, image.bytes, body, scope) : undefined;
+	const outcome = { reused: earlier?.answer !== undefined, ...(earlier?.failedBefore ? { earlierAttemptsFailed: earlier.failedBefore } : {}) };
+	if (earlier?.answer) {
+		const id = earlier.id;
+		if (!wait) return [{ json: { id, status: earlier.answer.status, fileName, ...outcome } }];
+		return await afterSubmission(n8n, { documentId: id }, async () => await resultOf(context, itemIndex, options, { id, fileName, known: earlier.answer, outcome }, deadline, timeoutSeconds));
+	}
+	const documentId = earlier?.id ?? (typeof body.id === 'string' ? body.id : randomUUID());
+	const submitted = await submitImage(api, image, body, scope, { documentId, nodeMadeId: body.id === undefined });
+	image = undefined; // the bytes are not needed while the result is made
+	const { id, submittedAt } = submitted;
+	if (!wait) return [{ json: { id, status: 'pending', fileName, ...outcome } }];
+	return await afterSubmission(n8n, { documentId: id }, async () => await resultOf(context, itemIndex, options, { id, submittedAt, fileName, outcome }, deadline, timeoutSeconds));
 }
 
-/** The submitted image's result as the output item: waited for, with its heatmap file when asked. */
+/** How many failed attempts at one image (with the same options) are passed over before the node gives up on it. */
+const MAX_FAILED_ATTEMPTS = 10;
+
+/**
+ * The earlier document of this image with these options, found with /query under its derived ID: done or under
+ * way (to reuse), or the ID to submit under. A document that ended `failed` does not block the image: the next ID
+ * of its sequence is tried.
+ */
+async function findEarlier(context: OperationContext, bytes: Buffer, body: IDataObject, scope: { itemIndex: number; deadline: number }) {
+	const apiKey = context.api.transport.settings.apiKey;
+	let id = '';
+	for (let attempt = 0; attempt < MAX_FAILED_ATTEMPTS; attempt++) {
+		id = derivedDocumentId(apiKey, bytes, body, attempt);
+		const answer = await context.api.query(id, scope);
+		if (answer === null) return { id, answer: undefined, failedBefore: attempt };
+		if (answer.status !== 'failed') return { id, answer, failedBefore: attempt };
+	}
+	throw documentError(
+		context.n8n,
+		`Detection of this image failed ${MAX_FAILED_ATTEMPTS} times with these options`,
+		`The last attempt was document ${id}. Check that the image is valid, or turn off "Reuse Earlier Result" to submit it once more.`,
+		{ documentId: id },
+		scope.itemIndex,
+	);
+}
+
+/** The image's result as the output item: waited for (unless what is known is complete), with its heatmap file. */
 async function resultOf(
 	context: OperationContext,
 	itemIndex: number,
 	options: IDataObject,
-	submitted: { id: string; submittedAt: number; fileName: string },
+	document: { id: string; fileName: string; submittedAt?: number; known?: IDataObject; outcome: IDataObject },
 	deadline: number,
 	timeoutSeconds: number,
 ): Promise<INodeExecutionData[]> {
 	const { n8n } = context;
-	const { id, submittedAt, fileName } = submitted;
+	const { id, submittedAt, fileName } = document;
 
 	const downloadHeatmap = options.downloadHeatmap === true;
 	const settings = {
@@ -233,10 +287,10 @@ async function resultOf(
 		itemIndex,
 		label: fileName,
 	};
-	const answer = await waitForImage(context, id, settings);
+	const answer = document.known && isComplete(document.known, settings) ? document.known : await waitForImage(context, id, settings);
 	if (answer.status === 'failed') throw failedDetection(n8n, id, failureReason(answer), itemIndex);
 
-	const json = options.simplify === false ? answer : simplifyImage(answer, fileName);
+	const json = { ...(options.simplify === false ? answer : simplifyImage(answer, fileName)), ...document.outcome };
 	// The checked image rides along, so a storage node after this one can file it by its verdict.
 	const output: INodeExecutionData = { json, binary: { ...n8n.getInputData()[itemIndex].binary } };
 	if (downloadHeatmap) {
