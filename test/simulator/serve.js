@@ -24,6 +24,7 @@ async function main() {
 		if (req.method === 'GET' && req.url === '/stats') out = stats(sim);
 		else if (req.method === 'POST' && req.url === '/faults') sim.faults.setRandom(body);
 		else if (req.method === 'POST' && req.url === '/faults/reset') sim.faults.reset();
+		else if (req.method === 'POST' && req.url === '/timing') Object.assign(sim.timing, body);
 		res.writeHead(200, { 'content-type': 'application/json' });
 		res.end(JSON.stringify(out));
 	});
@@ -53,7 +54,10 @@ function stats(sim) {
 		requests[route] = (requests[route] ?? 0) + 1;
 	}
 	const credits = Object.fromEntries([...sim.accounts].map(([key, account]) => [key, account.credits]));
-	return { docs, bulk, requests, total: sim.requests.length, credits };
+	// Requests that reached storage carrying a key of any account (there should be none).
+	const keys = [...sim.accounts.keys()];
+	const keyAtStorage = sim.requests.filter((r) => r.server === 'storage' && keys.some((k) => JSON.stringify(r.headers).includes(k) || String(r.body).includes(k))).length;
+	return { docs, bulk, requests, total: sim.requests.length, credits, keyAtStorage };
 }
 
 main().catch((e) => {
