@@ -465,8 +465,8 @@ export class Transport {
 	}
 
 	private networkFailure(error: unknown): { code: string; sent: boolean } {
-		// httpRequest throws the network error as it is; httpRequestWithAuthentication wraps it in a NodeApiError
-		// that keeps the code in `httpCode`.
+		// httpRequest throws the network error as it is; some n8n versions wrap it in a NodeApiError that keeps the
+		// code in `httpCode`: read it from there too.
 		const e = error as { code?: unknown; httpCode?: unknown; cause?: { code?: unknown; name?: string }; name?: string };
 		const asCode = (v: unknown) => (typeof v === 'string' && /^E[A-Z_]+$/.test(v) ? v : undefined);
 		const named = [e?.name, e?.cause?.name].some((n) => n === 'AbortError' || n === 'CanceledError') ? 'ERR_CANCELED' : undefined;
