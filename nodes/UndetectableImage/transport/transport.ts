@@ -278,7 +278,7 @@ export class Transport {
 		const cancel = this.n8n.getExecutionCancelSignal?.();
 		const spent = { failures: 0, throttles: 0, waitedMs: 0 };
 		for (let attemptNumber = 1; ; attemptNumber++) {
-			if (call.deadline !== undefined && Date.now() >= call.deadline) throw this.lateError(call, 'before it could be sent again');
+			if (call.deadline !== undefined && Date.now() >= call.deadline) throw this.lateError(call, attemptNumber === 1 ? 'before it could be sent' : 'before it could be sent again');
 			const turn = await this.gate.acquire(cancel, call.deadline);
 			if (turn === 'cancelled') throw this.cancelledError(call);
 			if (turn === 'late') throw this.lateError(call, 'while the API asked every request to pause (HTTP 429)');
@@ -335,10 +335,11 @@ export class Transport {
 			if (askedMs > MAX_RETRY_AFTER_MS) {
 				throw giveUp(`The API asked to wait ${Math.round(askedMs / 1000)} s before the next request, longer than the node waits.`);
 			}
+			// The pause is the account's: every request of the run keeps it, even when this item cannot wait that long.
+			this.gate.slowDown(askedMs);
 			if (call.deadline !== undefined && Date.now() + askedMs > call.deadline) {
 				throw giveUp(`The API asked to wait ${Math.round(askedMs / 1000)} s before the next request, past the time this item has (its Timeout option).`);
 			}
-			this.gate.slowDown(askedMs);
 			waitMs = 0; // the gate holds this and every other request of the run
 		}
 		spent.waitedMs += waitMs;
