@@ -205,7 +205,8 @@ export async function fetchAsset(
 			);
 		}
 		const mustWait = !isFinal(answer.status) || (kind === 'heatmap' && heatmapStatusOf(answer) === 'pending');
-		if (mustWait) answer = await waitForImage(context, id, { ...settings, waitForHeatmap: kind === 'heatmap', immediate: false });
+		// Not a wait for a fresh submission (an old ID, or a retry after a 202): nothing to learn from it.
+		if (mustWait) answer = await waitForImage(context, id, { ...settings, submittedAt: undefined, waitForHeatmap: kind === 'heatmap', immediate: false });
 		if (answer.status === 'failed') throw failedDetection(n8n, id, failureReason(answer), settings.itemIndex);
 
 		const heatmapStatus = heatmapStatusOf(answer);
