@@ -134,21 +134,16 @@ export class ImageDetectorApi {
 
 	/** POST /query. Takes no key (the reference: the id is the only credential of a result). */
 	async query(id: string, scope: Scope = {}): Promise<QueryAnswer> {
-		const reply = await this.transport.send({
-			purpose: 'checking the detection status',
-			method: 'POST',
-			path: '/query',
-			json: { id },
-			retry: 'safe',
-			...scope,
-		});
+		const call: Call = { purpose: 'checking the detection status', method: 'POST', path: '/query', json: { id }, retry: 'safe', ...scope };
+		const reply = await this.transport.send(call);
 		// JSON null is the API's "no such document"; an answer that is not JSON never reaches here (the transport
 		// retries it as unexpected), and one that is JSON but no document is not one either.
 		const body = reply.body;
 		if (body === null) return null;
 		if (typeof body === 'object' && !Array.isArray(body) && typeof (body as IDataObject).status === 'string') return body as IDataObject;
-		throw this.transport.error({ purpose: 'checking the detection status', method: 'POST', path: '/query', retry: 'safe', ...scope }, reply, 'The API answered with something that is not a document. Try again later.');
+		throw this.transport.error(call, reply, 'The API answered with something that is not a document. Try again later.');
 	}
+
 
 	/** GET /check-user-credits. */
 	async credits(scope: Scope = {}): Promise<IDataObject> {
