@@ -2,7 +2,7 @@
 // A real n8n for the demo, the editor and the end-to-end tests: installed once into a cached folder that git
 // ignores, with this package loaded as a community node the way n8n's own installer does (npm pack, untar into
 // <user folder>/.n8n/nodes/node_modules/<name>), and the simulator in its own process.
-const { execFileSync, spawn } = require('child_process');
+const { execFileSync, spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const net = require('net');
 const os = require('os');
@@ -137,6 +137,96 @@ function parseRawOutput(stdout) {
 	return JSON.parse(lines.slice(start, end + 1).join('\n'));
 }
 
+/**
+ * A command from one of Debian's packages (redis-server, chromium), installed with apt-get when missing: CI runs
+ * on a fresh machine as root. Returns the command's path.
+ */
+function ensureDebianPackage(command, pkg) {
+	const which = () => spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
+	if (which().status === 0) return which().stdout.trim();
+	const apt = (args) => spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 600_000 });
+	if (apt(['install', '-y', '-qq', pkg]).status !== 0) {
+		apt(['update', '-qq']);
+		if (apt(['install', '-y', '-qq', pkg]).status !== 0) throw new Error(`Could not install ${pkg} (apt-get install ${pkg})`);
+	}
+	return which().stdout.trim();
+}
+
+/** A process in its own group, with its output kept (and its lines offered to `onLine`); `kill` ends the group. */
+function startProcess(command, args, env, onLine = () => {}) {
+	const child = spawn(command, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+	const proc = { child, pid: child.pid, output: '', exited: false };
+	const take = (chunk) => {
+		proc.output += chunk;
+		for (const line of String(chunk).split('\n')) if (line) onLine(line);
+	};
+	child.stdout.on('data', take);
+	child.stderr.on('data', take);
+	proc.done = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+	child.once('exit', () => (proc.exited = true));
+	proc.kill = (signal = 'SIGTERM') => {
+		if (proc.exited) return;
+		try {
+			process.kill(-child.pid, signal);
+		} catch (error) {
+			if (error.code !== 'ESRCH') throw error;
+		}
+	};
+	/** SIGTERM, then SIGKILL to the whole group if it is not gone within `graceMs`. */
+	proc.stop = async (graceMs = 10_000) => {
+		proc.kill('SIGTERM');
+		const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+		await proc.done;
+		clearTimeout(timer);
+		killGroup(child.pid); // the task runner, should it outlive n8n
+	};
+	return proc;
+}
+
+/** Polls `check` until it gives a truthy value (returned), or fails after `ms` saying what it waited for. */
+async function until(what, check, ms, everyMs = 300) {
+	const end = Date.now() + ms;
+	for (;;) {
+		const value = await check().catch(() => undefined);
+		if (value) return value;
+		if (Date.now() > end) throw new Error(`Timed out after ${ms / 1000} s waiting for ${what}`);
+		await new Promise((r) => setTimeout(r, everyMs));
+	}
+}
+
+/** Makes imported workflows active, the way this n8n version does it (publish:workflow in 2.x). */
+async function activate(instance, ids) {
+	for (const id of ids) {
+		const args = N8N_VERSION.startsWith('1.') ? ['update:workflow', `--id=${id}`, '--active=true'] : ['publish:workflow', `--id=${id}`];
+		const r = await instance.cli(args);
+		if (r.status !== 0) throw cliError(args[0], r);
+	}
+}
+
+/**
+ * `n8n start` for an instance, on a free port (or `port`), in its own process group: resolves once the REST API
+ * answers, with its base URL and `stop()`. With `owner`, the owner account is set up so a browser can log in.
+ */
+async function startServer(instance, { port, env = {}, owner } = {}) {
+	const listenPort = port ?? (await freePort());
+	const proc = startProcess(ensureN8n(), ['start'], { ...instance.env, N8N_PORT: String(listenPort), N8N_LISTEN_ADDRESS: '127.0.0.1', ...env });
+	const base = `http://127.0.0.1:${listenPort}`;
+	try {
+		await until(`n8n ${N8N_VERSION} to answer at ${base}`, async () => !proc.exited && (await fetch(`${base}/healthz`)).ok, 180_000);
+		await until('its REST API', async () => (await fetch(`${base}/rest/settings`)).ok, 60_000);
+		if (owner) {
+			const r = await fetch(`${base}/rest/owner/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(owner) });
+			// A second start of the same folder has its owner already.
+			if (!r.ok && r.status !== 400) throw new Error(`owner setup answered ${r.status}: ${await r.text()}`);
+		}
+	} catch (error) {
+		await proc.stop(2000);
+		error.message += `\nWhat n8n printed last:\n${proc.output.split('\n').slice(-40).join('\n')}`;
+		throw error;
+	}
+	return { base, port: listenPort, proc, stop: () => proc.stop() };
+}
+
 /** The simulator in its own process. */
 function startSimulator(options = {}, env = {}) {
 	return new Promise((resolve, reject) => {
@@ -199,6 +289,12 @@ function nodeOutput(run, nodeName, output = 0) {
 }
 
 module.exports = {
+	ensureDebianPackage,
+	startProcess,
+	until,
+	activate,
+	startServer,
+	cliError,
 	ROOT,
 	N8N_VERSION,
 	EXAMPLE_FILES,

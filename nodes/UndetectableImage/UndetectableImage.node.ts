@@ -15,7 +15,9 @@ export class UndetectableImage implements INodeType {
 		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
 		description: 'Detect AI-generated images with Undetectable.AI: single images, bulk ZIPs, heatmaps, previews and credits',
 		defaults: { name: 'Undetectable AI Image Detector' },
-		usableAsTool: true,
+		// The Tool variant's codex is rebuilt by n8n without our aliases, and the 2.8.4 editor finds tools by display
+		// name alone: its name says "deepfake" too, so that search finds it there as well.
+		usableAsTool: { replacements: { displayName: 'Undetectable AI Image & Deepfake Detector' } },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: 'undetectableImageApi', required: true }],

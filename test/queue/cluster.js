@@ -3,58 +3,16 @@
 // missing, no persistence), an n8n main that takes the webhooks, and workers that run the executions, all sharing
 // one user folder (one sqlite database, one binary data folder, the package installed once) and one encryption key.
 // Everything started here is stopped by its process group.
-const { spawn, spawnSync } = require('child_process');
 const n8n = require('../../demo/n8n');
 
-/** Redis from Debian's package; installs it when missing (this machine's CI runs as root). */
-function ensureRedis() {
-	if (spawnSync('sh', ['-c', 'command -v redis-server']).status === 0) return;
-	const apt = (args) => spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 300_000 });
-	if (apt(['install', '-y', '-qq', 'redis-server']).status !== 0) {
-		apt(['update', '-qq']);
-		if (apt(['install', '-y', '-qq', 'redis-server']).status !== 0) throw new Error('Could not install redis-server (apt-get install redis-server)');
-	}
-}
-
-/** A process in its own group, with its output kept (and its lines offered to `onLine`). */
-function start(command, args, env, onLine = () => {}) {
-	const child = spawn(command, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-	const proc = { child, output: '', exited: false };
-	const take = (chunk) => {
-		proc.output += chunk;
-		for (const line of String(chunk).split('\n')) if (line) onLine(line);
-	};
-	child.stdout.on('data', take);
-	child.stderr.on('data', take);
-	child.once('exit', () => (proc.exited = true));
-	proc.kill = (signal = 'SIGTERM') => {
-		if (!proc.exited) {
-			try {
-				process.kill(-child.pid, signal);
-			} catch (error) {
-				if (error.code !== 'ESRCH') throw error;
-			}
-		}
-	};
-	return proc;
-}
-
-async function until(what, check, ms) {
-	const end = Date.now() + ms;
-	for (;;) {
-		const value = await check().catch(() => undefined);
-		if (value) return value;
-		if (Date.now() > end) throw new Error(`Timed out after ${ms / 1000} s waiting for ${what}`);
-		await new Promise((r) => setTimeout(r, 300));
-	}
-}
+const { startProcess: start, until } = n8n;
 
 /**
  * Starts Redis, then main, then `workers` workers, with `workflows` imported and activated and a credential for
  * `credentialData`. Resolves once the webhook at `webhookPath` answers.
  */
 async function startCluster({ credentialData, workflows, activate, webhookPath, workers = 2 }) {
-	ensureRedis();
+	n8n.ensureDebianPackage('redis-server', 'redis-server');
 	n8n.ensureN8n();
 	const procs = [];
 	const stop = () => procs.forEach((p) => p.kill('SIGKILL'));
@@ -64,10 +22,7 @@ async function startCluster({ credentialData, workflows, activate, webhookPath, 
 
 		const instance = await n8n.createInstance();
 		await n8n.importAll(instance, credentialData, workflows);
-		for (const id of activate) {
-			const r = await instance.cli(['publish:workflow', `--id=${id}`]);
-			if (r.status !== 0) throw new Error(`publish:workflow ${id} failed:\n${r.stdout}\n${r.stderr}`);
-		}
+		await n8n.activate(instance, activate);
 
 		const env = { ...instance.env, EXECUTIONS_MODE: 'queue', QUEUE_BULL_REDIS_HOST: '127.0.0.1', QUEUE_BULL_REDIS_PORT: String(redisPort) };
 		// A worker that dies is noticed in seconds, not the default minute (n8n then marks its executions failed).
