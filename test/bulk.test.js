@@ -112,8 +112,10 @@ describe('Bulk Detect from the images of many items', () => {
 			expect(item.json.score).toBe(scoreFor(images[n]));
 			expect(item.json.status).toBe('done');
 		});
-		// Names inside one ZIP are unique: the twelve "same name.jpg" items did not overwrite each other.
-		expect(new Set(r.items.slice(0, 50).map((i) => i.json.fileName)).size).toBe(50);
+		// Names inside one ZIP are unique: the twelve "same name.jpg" items did not overwrite each other; each output
+		// keeps the name the user knows beside the one it had in the ZIP.
+		expect(new Set(r.items.slice(0, 50).map((i) => i.json.uploadFileName)).size).toBe(50);
+		expect(r.items[10].json).toMatchObject({ fileName: 'same name.jpg', uploadFileName: 'same_name-2.jpg', binaryField: 'data' });
 	});
 
 	test('per-batch output pairs each batch item to all of its input items', async () => {
@@ -145,7 +147,7 @@ describe('Bulk Detect from the images of many items', () => {
 		expect(r.items).toHaveLength(3);
 		expect(r.items[0]).toMatchObject({ json: { error: expect.stringMatching(/too small/) }, pairedItem: { item: 0 } });
 		expect(r.items[1]).toMatchObject({ json: { score: scoreFor(good), status: 'done' }, pairedItem: { item: 1 } });
-		expect(r.items[2]).toMatchObject({ json: { error: expect.stringMatching(/no binary property/) }, pairedItem: { item: 2 } });
+		expect(r.items[2]).toMatchObject({ json: { error: expect.stringMatching(/no binary field/) }, pairedItem: { item: 2 } });
 	});
 
 	test('the ZIP the node builds is a valid ZIP the server reads (SVG, WebP, PNG, JPEG)', async () => {

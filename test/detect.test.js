@@ -30,8 +30,12 @@ describe('Detect from a binary property', () => {
 			verdict: verdictFor(scoreFor(bytes)),
 			confidence: scoreFor(bytes),
 			detectionStep: 3,
-			fileName: 'holiday_photo.jpg',
+			// The name the user knows, beside the one the API required for the upload.
+			fileName: 'holiday photo.jpg',
+			uploadFileName: 'holiday_photo.jpg',
+			binaryField: 'data',
 		});
+		expect(out.detectedType).toBeUndefined();
 		expect(out.id).toMatch(UUID);
 		expect(r.items[0].pairedItem).toEqual({ item: 0 });
 
@@ -69,18 +73,21 @@ describe('Detect from a binary property', () => {
 		expect(put.headers['content-type']).toBe(expected);
 	});
 
-	test('a file name without an extension takes one from the MIME type', async () => {
+	test('a file name without an extension is uploaded with the type of its MIME type and bytes', async () => {
 		const bytes = image.png(3000, 5);
 		const r = await ctx.run(detect(), [imageItem(bytes, 'camera upload', 'image/png')]);
 		expect(r.error).toBeUndefined();
-		expect(r.items[0].json.fileName).toBe('camera_upload.png');
+		expect(r.items[0].json).toMatchObject({ fileName: 'camera upload', uploadFileName: 'camera_upload.png' });
+		expect(r.items[0].json.detectedType).toBeUndefined();
 	});
 
-	test('the File Name option renames the upload and sets its type', async () => {
+	test('the File Name option renames the upload; the type comes from the bytes', async () => {
 		const bytes = image.png(3000, 6);
-		const r = await ctx.run(detect({ options: { fileName: 'Renamed File.png' } }), [imageItem(bytes, 'x.bin', 'application/octet-stream')]);
+		const from = ctx.sim.requests.length;
+		const r = await ctx.run(detect({ options: { fileName: 'Renamed File.jpg' } }), [imageItem(bytes, 'x.bin', 'application/octet-stream')]);
 		expect(r.error).toBeUndefined();
-		expect(r.items[0].json.fileName).toBe('Renamed_File.png');
+		expect(r.items[0].json).toMatchObject({ fileName: 'x.bin', uploadFileName: 'Renamed_File.png', detectedType: 'image/png' });
+		expect(ctx.sim.requests.slice(from).find((q) => q.method === 'PUT').headers['content-type']).toBe('image/png');
 	});
 
 	test('every /detect option reaches the API', async () => {
@@ -139,8 +146,8 @@ describe('Detect from a binary property', () => {
 		// Both are made well after the score, so only waiting for them can see them ready.
 		Object.assign(ctx.sim.timing, { heatmapMs: 1200, analysisMs: 1600 });
 		try {
-			const plain = await ctx.run(detect(), [imageItem(image.jpeg(2500, 44), 'b.jpg', 'image/jpeg')]);
-			expect(plain.items[0].json).toMatchObject({ heatmapStatus: 'pending', heatmapUrl: null, analysis: null });
+			const plain = await ctx.run(detect({ options: { waitForAnalysis: false } }), [imageItem(image.jpeg(2500, 44), 'b.jpg', 'image/jpeg')]);
+			expect(plain.items[0].json).toMatchObject({ heatmapStatus: 'pending', heatmapUrl: null, analysis: null, analysisStatus: 'pending' });
 
 			const r = await ctx.run(detect({ options: { waitForHeatmap: true, waitForAnalysis: true } }), [
 				imageItem(image.jpeg(2500, 43), 'a.jpg', 'image/jpeg'),
@@ -162,18 +169,18 @@ describe('Detect from a URL', () => {
 		const from = ctx.sim.requests.length;
 		const r = await ctx.run(detect({ inputSource: 'url', imageUrl: url }));
 		expect(r.error).toBeUndefined();
-		expect(r.items[0].json).toMatchObject({ score: scoreFor(bytes), fileName: 'Sunset_Beach.png' });
+		expect(r.items[0].json).toMatchObject({ score: scoreFor(bytes), fileName: 'Sunset Beach.png', uploadFileName: 'Sunset_Beach.png' });
 		const download = ctx.sim.requests.slice(from).find((q) => q.path.startsWith('/public/'));
 		expect(JSON.stringify(download.headers)).not.toContain(DEFAULT_KEY);
 		expect(storageTraffic(from)).not.toContain(DEFAULT_KEY);
 	});
 
-	test('a URL without an extension takes the type from the Content-Type header', async () => {
+	test('a URL without an extension is uploaded as the type of its Content-Type and bytes', async () => {
 		const bytes = image.jpeg(5000, 52);
 		const url = ctx.sim.publish('image-without-extension', bytes, 'image/jpeg');
 		const r = await ctx.run(detect({ inputSource: 'url', imageUrl: url }));
 		expect(r.error).toBeUndefined();
-		expect(r.items[0].json.fileName).toBe('image-without-extension.jpg');
+		expect(r.items[0].json).toMatchObject({ fileName: 'image-without-extension', uploadFileName: 'image-without-extension.jpg' });
 	});
 });
 

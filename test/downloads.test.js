@@ -108,14 +108,15 @@ describe.each(['direct', 'secure'])('with %s asset URLs', (kind) => {
 		const sim = sims[kind];
 		const bytes = image.jpeg(3000, 906);
 		const r = await run(sim, { resource: 'image', operation: 'detect', options: { downloadHeatmap: true, heatmapOverlayed: false } }, [
-			imageItem(bytes, 'a.jpg', 'image/jpeg'),
+			imageItem(bytes, 'beach photo.jpg', 'image/jpeg'),
 		]);
 		expect(r.error).toBeUndefined();
 		const { json, binary } = r.items[0];
 		expect(json).toMatchObject({ score: scoreFor(bytes), heatmapStatus: 'ready' });
-		expect(binary.heatmap.fileName).toBe(`${json.id}-heatmap.png`);
+		// Named after its image, so an email attachment or a bucket key says which image it belongs to.
+		expect(binary.heatmap.fileName).toBe('beach photo-heatmap.png');
 		// The input image stays on the item beside the heatmap.
-		expect(binary.data.fileName).toBe('a.jpg');
+		expect(binary.data.fileName).toBe('beach photo.jpg');
 		expect((await engine.readBinary(binary.heatmap)).equals(heatmapPng(scoreFor(bytes), false))).toBe(true);
 	});
 });

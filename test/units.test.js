@@ -37,14 +37,35 @@ describe('file names', () => {
 		expect(name.endsWith('.jpeg')).toBe(true);
 	});
 
-	test('bytes are sniffed, and a name that lies about them is refused with the fix', () => {
+	test('bytes are sniffed, and they decide the type, whatever the name or MIME type say', () => {
 		expect(files.sniffExtension(image.png(2000, 1))).toBe('png');
 		expect(files.sniffExtension(image.jpeg(2000, 1))).toBe('jpg');
 		expect(files.sniffExtension(Buffer.from('<?xml version="1.0"?><svg xmlns="x"></svg>'))).toBe('svg');
 		expect(files.sniffExtension(Buffer.from('<html>nope</html>'))).toBeUndefined();
-		expect(() => files.checkImage('x.jpg', image.png(2000, 1))).toThrow('named .jpg but its bytes are PNG');
-		expect(files.checkImage('x.png', image.png(2000, 1))).toBe('image/png');
-		expect(() => files.checkImage('x.pdf', Buffer.alloc(2000), false)).toThrow('bulk detection does not support');
+		// Agreeing: the name's own extension is kept (jpeg stays jpeg), and nothing is said.
+		expect(files.checkImage('x.jpeg', image.jpeg(2000, 1))).toEqual({ ext: 'jpeg', contentType: 'image/jpeg', fromBytes: false });
+		expect(files.checkImage('x', image.png(2000, 1), true, 'image/png')).toEqual({ ext: 'png', contentType: 'image/png', fromBytes: false });
+		// A name that lies, no name and a generic MIME type, a wrong MIME type: the bytes decide, and it is said.
+		expect(files.checkImage('x.jpg', image.png(2000, 1))).toEqual({ ext: 'png', contentType: 'image/png', fromBytes: true });
+		expect(files.checkImage('8f3a2c', image.png(2000, 1), true, 'application/octet-stream')).toEqual({ ext: 'png', contentType: 'image/png', fromBytes: true });
+		expect(files.checkImage('photo', image.jpeg(2000, 1), true, 'image/png')).toMatchObject({ ext: 'jpg', fromBytes: true });
+		expect(files.checkImage('phone.heif', image.heic(2000, 1))).toMatchObject({ ext: 'heif', contentType: 'image/heif', fromBytes: false });
+		// What is no image stays refused, by its bytes.
+		expect(() => files.checkImage('x.png', image.html(2000))).toThrow('is not an image: its bytes are not PNG');
+		expect(() => files.checkImage('notes', Buffer.alloc(2000, 65), true, 'application/octet-stream')).toThrow('neither its bytes nor its name');
+		expect(() => files.checkImage('doc.png', image.pdf(2000), false)).toThrow('bulk detection does not support');
+		expect(files.checkImage('doc.png', image.pdf(2000))).toMatchObject({ ext: 'pdf', fromBytes: true });
+	});
+
+	test('the upload name: cleaned, with the extension of the type used', () => {
+		const png = { ext: 'png', contentType: 'image/png', fromBytes: true };
+		expect(files.uploadNameFor('beach photo.jpg', png)).toBe('beach_photo.png');
+		expect(files.uploadNameFor('8f3a2c', png)).toBe('8f3a2c.png');
+		expect(files.uploadNameFor('report.final', png)).toBe('report.final.png');
+		expect(files.uploadNameFor(undefined, png, 'image-3')).toBe('image-3.png');
+		expect(files.uploadNameFor('Holiday.PNG', { ...png, fromBytes: false })).toBe('Holiday.PNG');
+		expect(files.stemOf('beach photo.png')).toBe('beach photo');
+		expect(files.stemOf('folder/x')).toBe('x');
 	});
 
 	test('document IDs and models', () => {

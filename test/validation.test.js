@@ -49,11 +49,11 @@ describe('Detect checks every item before it submits any', () => {
 
 describe('Detect refuses bad input before any request', () => {
 	test('a missing binary property names the ones the item has', async () => {
-		await refused(detect({ binaryPropertyName: 'photo' }), [imageItem(image.jpeg(), 'a.jpg', 'image/jpeg', 'file')], /no binary property "photo"/, /are: file/);
+		await refused(detect({ binaryPropertyName: 'photo' }), [imageItem(image.jpeg(), 'a.jpg', 'image/jpeg', 'file')], /no binary field "photo"/, /are: file/);
 	});
 
 	test('an item with no binary data at all says how to get some', async () => {
-		await refused(detect(), [{ json: { a: 1 } }], /no binary property "data"/, /Read\/Write Files from Disk|Image URL/);
+		await refused(detect(), [{ json: { a: 1 } }], /no binary field "data"/, /Read\/Write Files from Disk|Image URL/);
 	});
 
 	test('a file under 1 KB', async () => {
@@ -64,12 +64,13 @@ describe('Detect refuses bad input before any request', () => {
 		await refused(detect(), [imageItem(image.jpeg(10 * 1024 * 1024 + 1), 'huge.jpg', 'image/jpeg')], /too large \(10.0 MB; at most 10 MB\)/, /Compress/);
 	});
 
-	test('an unsupported type', async () => {
-		await refused(detect(), [imageItem(Buffer.alloc(4000, 65), 'notes.txt', 'text/plain')], /type ".txt" of "notes.txt" is not supported/, /JPG, JPEG, PNG/);
+	test('a file that is no image, whatever its name says', async () => {
+		await refused(detect(), [imageItem(Buffer.alloc(4000, 65), 'notes.txt', 'text/plain')], /"notes.txt" is not an image: neither its bytes nor its name/, /JPG, JPEG, PNG/);
 	});
 
-	test('bytes that are not the type the name claims', async () => {
-		await refused(detect(), [imageItem(image.png(3000), 'photo.jpg', 'image/jpeg')], /named .jpg but its bytes are PNG/, /Rename it to .png/);
+	test('a ZIP is sent to Bulk Detect', async () => {
+		const { zipOf } = require('./harness/fixtures');
+		await refused(detect(), [imageItem(zipOf([{ name: 'a.png', data: image.png(3000) }]), 'pics.png', 'image/png')], /"pics.png" is a ZIP archive/, /Bulk Detect/);
 	});
 
 	test('an HTML page saved under an image name', async () => {

@@ -10,18 +10,40 @@ export interface OperationContext {
 	n8n: IExecuteFunctions;
 	api: ImageDetectorApi;
 	poller: Poller;
+	/** Run as an AI agent's tool: the input is the model's arguments, and the output is what the model reads. */
+	tool: boolean;
 }
 
-/** Work done as one piece: one input item, or (Bulk Detect from items) the items packed into one ZIP. */
+/**
+ * One place in the output: an input item, and the position among that item's outputs (an item with several files
+ * has one part per file, in field order; most operations have one part per item).
+ */
+export interface Slot {
+	itemIndex: number;
+	part: number;
+}
+
+/** Work done as one piece: one file or item, or (Bulk Detect from items) the images packed into one ZIP. */
 export interface WorkUnit {
-	itemIndexes: number[];
+	slots: Slot[];
+}
+
+/** The output items for one slot. */
+export interface SlotOutput extends Slot {
+	items: INodeExecutionData[];
+}
+
+/** A slot that cannot be done, with the reason: nothing is sent for it. */
+export interface SlotProblem extends Slot {
+	error: Error;
 }
 
 /** What the plan step decided before anything was sent. */
 export interface Plan<U extends WorkUnit> {
 	units: U[];
-	/** Input items that cannot be done, with the reason: nothing is sent for them. */
-	problems: Map<number, Error>;
+	problems: SlotProblem[];
+	/** Outputs known without a request (a file skipped because it is no image). */
+	done?: SlotOutput[];
 	/** How many units run at once (default: the Concurrency option). */
 	concurrency?: number;
 }
@@ -34,9 +56,11 @@ export interface Plan<U extends WorkUnit> {
 export interface Operation<U extends WorkUnit = WorkUnit> {
 	description: INodeProperties[];
 	plan?(context: OperationContext, itemIndexes: number[]): Promise<Plan<U>>;
-	/** The output items of each input item of the unit (the router adds pairedItem where an item has none). */
-	execute(context: OperationContext, unit: U): Promise<Map<number, INodeExecutionData[]>>;
+	/** The output items of each slot of the unit (the router adds pairedItem where an item has none). */
+	execute(context: OperationContext, unit: U): Promise<SlotOutput[]>;
 }
+
+export const slotOf = (itemIndex: number, part = 0): Slot => ({ itemIndex, part });
 
 /**
  * An operation that works item by item: `check` (optional) runs for every item before any is executed, and
@@ -51,17 +75,20 @@ export function perItem(
 		description,
 		plan: check
 			? async (context, itemIndexes) => {
-					const problems = new Map<number, Error>();
+					const problems: SlotProblem[] = [];
 					const units: WorkUnit[] = [];
 					for (const itemIndex of itemIndexes) {
 						const problem = await problemIn(context.n8n, async () => await check(context, itemIndex));
-						if (problem) problems.set(itemIndex, problem);
-						else units.push({ itemIndexes: [itemIndex] });
+						if (problem) problems.push({ ...slotOf(itemIndex), error: problem });
+						else units.push({ slots: [slotOf(itemIndex)] });
 					}
 					return { units, problems };
 				}
 			: undefined,
-		execute: async (context, unit) => new Map([[unit.itemIndexes[0], await run(context, unit.itemIndexes[0])]]),
+		execute: async (context, unit) => {
+			const slot = unit.slots[0];
+			return [{ ...slot, items: await run(context, slot.itemIndex) }];
+		},
 	};
 }
 

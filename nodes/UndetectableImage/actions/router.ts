@@ -8,7 +8,8 @@ import { itemError, redactJson } from '../transport/errors';
 import { RateGate, readCredential, Transport } from '../transport/transport';
 import { accountOperations } from './account';
 import { imageOperations } from './image';
-import type { Operation, OperationContext, Plan, WorkUnit } from './operation';
+import type { Operation, OperationContext, Plan, Slot, WorkUnit } from './operation';
+import { slotOf } from './operation';
 
 const operations: Record<string, Record<string, Operation>> = {
 	image: imageOperations,
@@ -17,8 +18,8 @@ const operations: Record<string, Record<string, Operation>> = {
 
 /** Every input item is its own unit, when the operation has no plan step. */
 const oneUnitPerItem = (itemIndexes: number[]): Plan<WorkUnit> => ({
-	units: itemIndexes.map((itemIndex) => ({ itemIndexes: [itemIndex] })),
-	problems: new Map(),
+	units: itemIndexes.map((itemIndex) => ({ slots: [slotOf(itemIndex)] })),
+	problems: [],
 });
 
 function concurrencyOf(n8n: IExecuteFunctions): number {
@@ -27,27 +28,61 @@ function concurrencyOf(n8n: IExecuteFunctions): number {
 }
 
 /**
+ * Whether the node runs as an AI agent's tool: n8n registers the Tool variant of a `usableAsTool` node under the
+ * node's type name plus "Tool", and runs its ordinary execute with the model's arguments as the one input item.
+ */
+export function isToolRun(n8n: IExecuteFunctions): boolean {
+	return n8n.getNode().type.endsWith('Tool');
+}
+
+/** Each slot's outputs, or its error; kept per input item, by part. */
+type Results = Map<number, Map<number, INodeExecutionData[] | Error>>;
+
+function record(results: Results, slot: Slot, value: INodeExecutionData[] | Error) {
+	if (!results.has(slot.itemIndex)) results.set(slot.itemIndex, new Map());
+	results.get(slot.itemIndex)!.set(slot.part, value);
+}
+
+/**
  * Walks the input items for every operation: plans them (bad input is found before anything is sent), runs the
  * units of work several at a time, keeps output in input order, pairs every output item to its input item, and
  * applies Continue On Fail.
+ *
+ * As an AI agent's tool, every failure is an answer: the model reads what went wrong and how to fix it, and the
+ * agent's run goes on (n8n 2.8 would end the whole execution on a thrown error; 2.41 hands the model the message
+ * alone). Nothing else changes in tool mode.
  */
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const operation = chooseOperation(this);
-	const transport = new Transport(this, await readCredential(this), new RateGate());
+	if (!isToolRun(this)) return [await runOperation(this, false)];
+	const secrets: string[] = [];
+	try {
+		return [await runOperation(this, true, secrets)];
+	} catch (error) {
+		const e = itemError(this, error, 0, secrets);
+		return [[{ json: redactJson(errorJson(e), secrets), pairedItem: { item: 0 } }]];
+	}
+}
+
+async function runOperation(n8n: IExecuteFunctions, tool: boolean, secrets: string[] = []): Promise<INodeExecutionData[]> {
+	const operation = chooseOperation(n8n);
+	const transport = new Transport(n8n, await readCredential(n8n), new RateGate());
+	secrets.push(...transport.secrets);
 	const api = new ImageDetectorApi(transport);
-	const poller = new Poller(async (id, scope) => await api.query(id, scope), this.getExecutionCancelSignal?.());
-	const context: OperationContext = { n8n: this, api, poller };
-	const continueOnFail = this.continueOnFail();
-	const itemIndexes = this.getInputData().map((_, i) => i);
+	const poller = new Poller(async (id, scope) => await api.query(id, scope), n8n.getExecutionCancelSignal?.());
+	const context: OperationContext = { n8n, api, poller, tool };
+	// A tool's failure is the model's answer, item by item, exactly as Continue On Fail makes it.
+	const continueOnFail = tool || n8n.continueOnFail();
+	const itemIndexes = n8n.getInputData().map((_, i) => i);
 
 	const plan = operation.plan ? await operation.plan(context, itemIndexes) : oneUnitPerItem(itemIndexes);
-	const results = new Map<number, INodeExecutionData[] | Error>();
-	for (const [itemIndex, problem] of plan.problems) results.set(itemIndex, itemError(this, problem, itemIndex, transport.secrets));
+	const results: Results = new Map();
+	for (const done of plan.done ?? []) record(results, done, done.items);
+	for (const problem of plan.problems) record(results, problem, itemError(n8n, problem.error, problem.itemIndex, transport.secrets));
 	// Without Continue On Fail, one bad item stops the run before any unit starts, so no credit is spent.
-	if (results.size && !continueOnFail) throw results.values().next().value;
+	if (plan.problems.length && !continueOnFail) throw firstError(itemIndexes, results) ?? plan.problems[0].error;
 
 	await runUnits(context, operation, plan, results, continueOnFail, transport.secrets);
-	return [collectOutput(itemIndexes, results, continueOnFail, transport.secrets)];
+	return collectOutput(itemIndexes, results, continueOnFail, transport.secrets);
 }
 
 function chooseOperation(n8n: IExecuteFunctions): Operation {
@@ -63,7 +98,7 @@ async function runUnits(
 	context: OperationContext,
 	operation: Operation,
 	plan: Plan<WorkUnit>,
-	results: Map<number, INodeExecutionData[] | Error>,
+	results: Results,
 	continueOnFail: boolean,
 	secrets: string[],
 ): Promise<void> {
@@ -73,9 +108,9 @@ async function runUnits(
 		plan.concurrency ?? concurrencyOf(context.n8n),
 		async (unit) => {
 			try {
-				for (const [itemIndex, items] of await operation.execute(context, unit)) results.set(itemIndex, items);
+				for (const output of await operation.execute(context, unit)) record(results, output, output.items);
 			} catch (error) {
-				for (const itemIndex of unit.itemIndexes) results.set(itemIndex, itemError(context.n8n, error, itemIndex, secrets));
+				for (const slot of unit.slots) record(results, slot, itemError(context.n8n, error, slot.itemIndex, secrets));
 				if (!continueOnFail) stopped = true;
 			}
 		},
@@ -83,36 +118,54 @@ async function runUnits(
 	);
 }
 
+/** The first error in input order (what n8n shows when the run stops). */
+function firstError(itemIndexes: number[], results: Results): Error | undefined {
+	for (const itemIndex of itemIndexes) {
+		const parts = results.get(itemIndex);
+		for (const part of [...(parts?.keys() ?? [])].sort((a, b) => a - b)) {
+			const value = parts!.get(part);
+			if (value instanceof Error) return value;
+		}
+	}
+	return undefined;
+}
+
 /**
- * The output in input order: each item's outputs, paired to it, or (Continue On Fail) its error as an item; no
- * secret in any of it.
+ * The output in input order, each item's parts in order: their outputs, paired to the item, or (Continue On Fail)
+ * each error as an item; no secret in any of it.
  */
-function collectOutput(
-	itemIndexes: number[],
-	results: Map<number, INodeExecutionData[] | Error>,
-	continueOnFail: boolean,
-	secrets: string[],
-): INodeExecutionData[] {
+function collectOutput(itemIndexes: number[], results: Results, continueOnFail: boolean, secrets: string[]): INodeExecutionData[] {
+	const failure = continueOnFail ? undefined : firstError(itemIndexes, results);
+	if (failure) throw failure;
 	const output: INodeExecutionData[] = [];
 	for (const itemIndex of itemIndexes) {
-		const result = results.get(itemIndex);
-		if (result instanceof Error) {
-			if (!continueOnFail) throw result;
-			output.push({ json: errorJson(result), pairedItem: { item: itemIndex } });
-		} else if (result) {
+		const parts = results.get(itemIndex);
+		if (!parts) continue;
+		for (const part of [...parts.keys()].sort((a, b) => a - b)) {
+			const result = parts.get(part)!;
+			if (result instanceof Error) {
+				output.push({ json: redactJson(errorJson(result), secrets), pairedItem: { item: itemIndex } });
+				continue;
+			}
 			for (const item of result) output.push({ ...item, json: redactJson(item.json, secrets), pairedItem: item.pairedItem ?? { item: itemIndex } });
 		}
 	}
 	return output;
 }
 
-/** What a Continue On Fail item says: the message, the fix, and the document or batch ID when there is one. */
+/**
+ * What a Continue On Fail item (and a tool's failed answer) says: the message, the fix, the file it was about and
+ * the document or batch ID when there is one.
+ */
 function errorJson(error: Error): IDataObject {
 	const e = error as Error & { description?: string; httpCode?: string; context?: IDataObject };
 	const json: IDataObject = { error: e.message };
 	if (e.description) json.description = e.description;
 	if (e.httpCode) json.httpCode = e.httpCode;
-	if (e.context?.documentId) json.id = e.context.documentId;
-	if (e.context?.batchId) json.batchId = e.context.batchId;
+	for (const key of ['fileName', 'binaryField', 'documentId', 'batchId'] as const) {
+		const value = e.context?.[key];
+		if (typeof value === 'string' && value) json[key === 'documentId' ? 'id' : key] = value;
+	}
 	return json;
 }
+

@@ -158,8 +158,15 @@ export class ImageDetectorApi {
 	}
 
 	/** A plain GET of a file from any host (storage, an image's website): never with a key, never past `cap`. */
-	async download(url: string, purpose: string, cap: DownloadCap, scope: Scope = {}, answerer: 'asset' | 'imageUrl' = 'asset'): Promise<Reply> {
-		return this.transport.send({ purpose, method: 'GET', url, binary: true, cap, answerer, retry: 'safe', timeoutMs: 60_000, ...scope });
+	async download(
+		url: string,
+		purpose: string,
+		cap: DownloadCap,
+		scope: Scope = {},
+		answerer: 'asset' | 'imageUrl' = 'asset',
+		untrusted?: { allowPrivate: boolean },
+	): Promise<Reply> {
+		return this.transport.send({ purpose, method: 'GET', url, binary: true, cap, answerer, untrusted, retry: 'safe', timeoutMs: 60_000, ...scope });
 	}
 
 	/**

@@ -182,6 +182,7 @@ const NO_ASSET_HINT: Record<AssetKind, string> = {
  * made; then fetches it from storage or, for secure URLs, from the API. `known` is a /query answer in hand. With
  * `failedDownloadIsNone` (Detect, whose verdict is billed and must not be lost), a download that fails (an HTTP
  * error after retries, a timeout, a body over its cap) is a reason there is no file; a cancel still stops.
+ * `namedAfter`: the name of the image it belongs to, for the file's name.
  */
 export async function fetchAsset(
 	context: OperationContext,
@@ -190,6 +191,7 @@ export async function fetchAsset(
 	settings: WaitSettings,
 	known?: IDataObject,
 	failedDownloadIsNone = false,
+	namedAfter?: string,
 ): Promise<AssetResult> {
 	const { n8n, api } = context;
 	const scope = { itemIndex: settings.itemIndex, deadline: settings.deadline };
@@ -222,7 +224,9 @@ export async function fetchAsset(
 			const sniffed = sniffExtension(reply.bytes);
 			if (!sniffed || !IMAGE_KINDS.has(sniffed)) return none(`the server sent ${reply.mimeType || 'a file'} that is not an image`);
 			const ext = EXT_BY_MIME[reply.mimeType] ?? (sniffed === 'jpg' ? 'jpg' : sniffed);
-			return { found: true, bytes: reply.bytes, mimeType: reply.mimeType, fileName: `${id}-${kind}.${ext}`, heatmapStatus: reply.headers['x-heatmap-status'] ?? heatmapStatus };
+			// Named after its image when that is known (an email attachment, a bucket key), else after the document.
+			const fileName = `${namedAfter ?? id}-${kind}.${ext}`;
+			return { found: true, bytes: reply.bytes, mimeType: reply.mimeType, fileName, heatmapStatus: reply.headers['x-heatmap-status'] ?? heatmapStatus };
 		}
 		if (reply.kind === 'none') return none(reply.message);
 		// 202: still being made although /query said ready. Wait a little longer each time, then ask /query again

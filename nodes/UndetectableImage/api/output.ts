@@ -102,3 +102,17 @@ export function bulkOutput(answer: IDataObject, settings: BulkOutputSettings): I
 	}
 	return bulkEntries(answer).map((entry) => ({ json: { batchId: answer.id, ...(settings.simplify ? simplifyImage(entry) : entry) } }));
 }
+
+/**
+ * What an AI agent's model reads of one image's simplified result: the fields it can act on, with the same names
+ * as the node's normal output, and the analysis when there is one (no URLs to files it cannot open).
+ */
+export function forModel(json: IDataObject): IDataObject {
+	const out: IDataObject = {};
+	for (const key of ['batchId', 'id', 'status', 'score', 'verdict', 'fileName', 'reused', 'error', 'skipReason']) {
+		if (json[key] !== undefined && json[key] !== null) out[key] = json[key];
+	}
+	if (json.analysis) out.analysis = json.analysis;
+	else if (typeof json.analysisStatus === 'string' && json.status === 'done') out.analysisStatus = json.analysisStatus;
+	return out;
+}

@@ -1,43 +1,139 @@
+// The files of input items, found where n8n puts them and read through n8n's binary helpers only: an item's
+// binary fields, or (n8n 2.41's combined binary mode) the file objects it keeps in the item's JSON under `_files`.
 import type { IBinaryData, IExecuteFunctions } from 'n8n-workflow';
 
 import { InputProblem } from '../transport/errors';
 
-/**
- * The metadata of the file in an input item's binary property, or a problem that names the properties the item
- * does have. `whenNone` says how to get a file there when the item has no binary data at all.
- */
-export function binaryMetadata(n8n: IExecuteFunctions, itemIndex: number, property: string, whenNone: string): IBinaryData {
-	const binary = n8n.getInputData()[itemIndex].binary;
-	if (!binary?.[property]) {
-		const present = Object.keys(binary ?? {});
-		throw new InputProblem(
-			`Item ${itemIndex} has no binary property "${property}"`,
-			present.length ? `Its binary properties are: ${present.join(', ')}. Set "Input Binary Field" to the right one.` : whenNone,
-		);
-	}
-	return n8n.helpers.assertBinaryData(itemIndex, property);
-}
+/** Where combined binary mode keeps an item's files (n8n-workflow's BINARY_IN_JSON_PROPERTY, absent before 2.x). */
+export const FILES_IN_JSON = '_files';
 
-/** The file's metadata and bytes (see binaryMetadata). */
-export async function readBinary(n8n: IExecuteFunctions, itemIndex: number, property: string, whenNone: string): Promise<{ meta: IBinaryData; bytes: Buffer }> {
-	const meta = binaryMetadata(n8n, itemIndex, property, whenNone);
-	return { meta, bytes: await n8n.helpers.getBinaryDataBuffer(itemIndex, property) };
-}
-
-/** An input item's file without reading it: its metadata, its size, and a way to open it for an upload. */
-export interface BinarySource {
+/** One file of an input item. */
+export interface InputFile {
+	itemIndex: number;
+	/** Its field as the user knows it ("data", "attachment_0", "Image_1"), in either binary mode. */
+	field: string;
 	meta: IBinaryData;
-	size: number;
-	/** A fresh stream from n8n's binary data store (filesystem, database, S3 modes), or the bytes if held in memory. */
-	open: () => Promise<NodeJS.ReadableStream | Buffer>;
 }
 
-export async function binarySource(n8n: IExecuteFunctions, itemIndex: number, property: string, whenNone: string): Promise<BinarySource> {
-	const meta = binaryMetadata(n8n, itemIndex, property, whenNone);
-	if (meta.id) {
-		const id = meta.id;
-		const { fileSize } = await n8n.helpers.getBinaryMetadata(id);
-		return { meta, size: fileSize, open: async () => await n8n.helpers.getBinaryStream(id) };
+/** Which files of an item to take: the fields named in a parameter (or file objects from an expression), or all. */
+export type FileSelection = { kind: 'named'; value: unknown; parameter: string } | { kind: 'all' };
+
+/** A file object as n8n keeps it: a MIME type, and its bytes inline (base64) or in the binary data store (id). */
+export function isFileObject(value: unknown): value is IBinaryData {
+	if (!value || typeof value !== 'object' || Array.isArray(value)) return false;
+	const v = value as Record<string, unknown>;
+	return typeof v.mimeType === 'string' && (typeof v.id === 'string' || typeof v.data === 'string');
+}
+
+/** Every file of an item, in the order n8n keeps them: its binary fields, then those in `_files`. */
+export function filesOfItem(n8n: IExecuteFunctions, itemIndex: number): InputFile[] {
+	const item = n8n.getInputData()[itemIndex];
+	const files: InputFile[] = [];
+	for (const [field, meta] of Object.entries(item.binary ?? {})) if (isFileObject(meta)) files.push({ itemIndex, field, meta });
+	const inJson = item.json?.[FILES_IN_JSON];
+	if (inJson && typeof inJson === 'object' && !Array.isArray(inJson)) {
+		for (const [field, meta] of Object.entries(inJson)) {
+			if (isFileObject(meta) && !files.some((f) => f.field === field)) files.push({ itemIndex, field, meta });
+		}
 	}
-	return { meta, size: Buffer.byteLength(meta.data, 'base64'), open: async () => await n8n.helpers.getBinaryDataBuffer(itemIndex, property) };
+	return files;
+}
+
+/** The names in a field parameter: one, or several separated by commas. */
+export function fieldNames(value: string): string[] {
+	return value
+		.split(',')
+		.map((name) => name.trim())
+		.filter(Boolean);
+}
+
+/**
+ * The files a selection picks from an item, in the order given (a list of names) or kept (all). A name that the
+ * item lacks is a problem that lists the fields it has; `whenNone` says how to get a file there at all.
+ */
+export function selectFiles(n8n: IExecuteFunctions, itemIndex: number, selection: FileSelection, whenNone: string): InputFile[] {
+	const present = filesOfItem(n8n, itemIndex);
+	if (selection.kind === 'all') return present;
+	const wanted = Array.isArray(selection.value) ? selection.value : [selection.value];
+	const files: InputFile[] = [];
+	for (const entry of wanted) {
+		if (isFileObject(entry)) {
+			files.push(fileFromExpression(itemIndex, entry, present));
+			continue;
+		}
+		if (entry && typeof entry === 'object') {
+			throw new InputProblem(
+				`"${selection.parameter}" of item ${itemIndex} holds an object that is not a file`,
+				'Give the name of a binary field (such as data or attachment_0), several separated by commas, or an expression that gives a file, such as {{ $binary.attachment_0 }}.',
+			);
+		}
+		const names = fieldNames(String(entry ?? ''));
+		if (!names.length) throw new InputProblem(`"${selection.parameter}" is empty`, 'Enter the name of the binary field that holds the image, such as data.');
+		for (const name of names) files.push(fileByName(n8n, itemIndex, name, present, selection.parameter, whenNone));
+	}
+	return files;
+}
+
+function fileByName(n8n: IExecuteFunctions, itemIndex: number, name: string, present: InputFile[], parameter: string, whenNone: string): InputFile {
+	// In combined binary mode n8n's own nodes take a path such as "_files.data": the same file as "data".
+	const field = name.startsWith(`${FILES_IN_JSON}.`) ? name.slice(FILES_IN_JSON.length + 1) : name;
+	const found = present.find((f) => f.field === field);
+	if (found) return found;
+	const names = present.map((f) => f.field);
+	throw new InputProblem(
+		`Item ${itemIndex} has no binary field "${name}"`,
+		names.length
+			? `Its binary fields are: ${names.join(', ')}. Set "${parameter}" to one of them (several separated by commas), or choose "Every Image of the Item" in "Files" to check them all, as forms and email attachments need.`
+			: whenNone,
+	);
+}
+
+/** A file object an expression gave ({{ $binary.attachment_0 }}): named by its field when it is one of the item's. */
+function fileFromExpression(itemIndex: number, meta: IBinaryData, present: InputFile[]): InputFile {
+	const same = present.find((f) => f.meta === meta || (meta.id !== undefined && f.meta.id === meta.id) || (meta.data !== undefined && f.meta.data === meta.data));
+	return { itemIndex, field: same?.field ?? 'expression', meta };
+}
+
+/** A file's size in bytes, without reading it. */
+export async function sizeOf(n8n: IExecuteFunctions, file: InputFile): Promise<number> {
+	if (file.meta.id) return (await n8n.helpers.getBinaryMetadata(file.meta.id)).fileSize;
+	return Buffer.byteLength(file.meta.data, 'base64');
+}
+
+/** A file's bytes, through n8n's helpers (whichever binary mode and store). */
+export async function readFile(n8n: IExecuteFunctions, file: InputFile): Promise<Buffer> {
+	return await n8n.helpers.getBinaryDataBuffer(file.itemIndex, file.meta);
+}
+
+/** A file's first bytes (enough to tell its type), without reading the rest from the store. */
+export async function headOf(n8n: IExecuteFunctions, file: InputFile, bytes = 4096): Promise<Buffer> {
+	if (!file.meta.id) return Buffer.from(file.meta.data.slice(0, Math.ceil(bytes / 3) * 4), 'base64');
+	const stream = await n8n.helpers.getBinaryStream(file.meta.id, bytes);
+	const chunks: Buffer[] = [];
+	let total = 0;
+	for await (const chunk of stream) {
+		const piece = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+		chunks.push(piece);
+		total += piece.length;
+		if (total >= bytes) break; // leaving the loop closes the stream
+	}
+	return Buffer.concat(chunks).subarray(0, bytes);
+}
+
+/** A way to open a file anew for each upload attempt: a stream from the store, or the bytes held inline. */
+export function opener(n8n: IExecuteFunctions, file: InputFile): () => Promise<NodeJS.ReadableStream | Buffer> {
+	const id = file.meta.id;
+	if (id) return async () => await n8n.helpers.getBinaryStream(id);
+	return async () => await readFile(n8n, file);
+}
+
+/**
+ * The files that ride along on an output item: the input item's own binary, and in combined binary mode the
+ * files it keeps in `_files` (n8n moves the output's binary there after the node, merged with these).
+ */
+export function carriedFiles(n8n: IExecuteFunctions, itemIndex: number): { binary?: Record<string, IBinaryData>; inJson?: Record<string, unknown> } {
+	const item = n8n.getInputData()[itemIndex];
+	const binary = item.binary && Object.keys(item.binary).length ? { ...item.binary } : undefined;
+	const inJson = item.json?.[FILES_IN_JSON];
+	return { binary, inJson: inJson && typeof inJson === 'object' && !Array.isArray(inJson) ? { ...(inJson as Record<string, unknown>) } : undefined };
 }

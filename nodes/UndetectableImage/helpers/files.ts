@@ -114,41 +114,91 @@ function formatSize(bytes: number): string {
 	return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} KB`;
 }
 
+/** The canonical extension for bytes of a kind (what a file with no usable name is uploaded as). */
+const CANONICAL_EXT: Record<string, string> = { jpg: 'jpg', png: 'png', gif: 'gif', webp: 'webp', bmp: 'bmp', tiff: 'tiff', pdf: 'pdf', heic: 'heic', avif: 'avif', svg: 'svg' };
+
+/** MIME types that say nothing about what a file is (S3, FTP and form uploads hand these out). */
+const GENERIC_MIME = /^(application\/octet-stream|binary\/octet-stream|application\/binary|application\/unknown|application\/x-binary)$/i;
+
+/** What a file will be uploaded as, decided by its bytes; `fromBytes` when its name or MIME type said otherwise or nothing. */
+export interface ImageType {
+	ext: string;
+	contentType: string;
+	fromBytes: boolean;
+}
+
+/** The supported extension a name or MIME type declares, if any. */
+function declaredExt(fileName: string, mimeType: string | undefined): string | undefined {
+	const fromName = extensionOf(fileName);
+	if (CONTENT_TYPE_BY_EXT[fromName]) return fromName;
+	const mime = (mimeType ?? '').split(';')[0].trim().toLowerCase();
+	if (!mime || GENERIC_MIME.test(mime)) return undefined;
+	const fromMime = EXT_BY_MIME[mime];
+	return fromMime && CONTENT_TYPE_BY_EXT[fromMime] ? fromMime : undefined;
+}
+
 /**
- * Checks one image against the reference's limits and returns the Content-Type for its PUT.
+ * The type a file is uploaded as: the one its first bytes show, whatever its name or MIME type say (the node names
+ * the upload and sets its Content-Type itself, so a PNG named ".jpg", or an extensionless object served as
+ * application/octet-stream, is simply a PNG). Bytes that are no format the API takes are a problem that says so;
  * `allowPdf` is false inside a ZIP.
  */
-export function checkImage(fileName: string, bytes: Buffer, allowPdf = true): string {
-	const ext = extensionOf(fileName);
-	if (!bytes.length) {
-		throw new InputProblem(`The file "${fileName}" is empty`, 'Check the node before this one passes the image itself, not just its name.');
+export function imageTypeOf(fileName: string, mimeType: string | undefined, head: Buffer, allowPdf = true): ImageType {
+	const declared = declaredExt(fileName, mimeType);
+	const sniffed = sniffExtension(head);
+	if (sniffed && CANONICAL_EXT[sniffed]) {
+		if (sniffed === 'pdf' && !allowPdf) {
+			throw new InputProblem(`"${fileName}" is a PDF, which bulk detection does not support`, 'Detect PDFs one at a time with Detect (only the first image in a PDF is analyzed).');
+		}
+		const keep = declared !== undefined && sameKind(sniffed, declared);
+		const ext = keep ? (declared as string) : CANONICAL_EXT[sniffed];
+		return { ext, contentType: CONTENT_TYPE_BY_EXT[ext], fromBytes: !keep };
 	}
-	if (ext === 'pdf' && !allowPdf) {
-		throw new InputProblem(`"${fileName}" is a PDF, which bulk detection does not support`, 'Detect PDFs one at a time with Detect (only the first image in a PDF is analyzed).');
+	if (sniffed === 'zip') {
+		throw new InputProblem(`The file "${fileName}" is a ZIP archive, not an image`, 'Check the images of a ZIP with Bulk Detect (Bulk Source "ZIP File").');
 	}
-	if (!CONTENT_TYPE_BY_EXT[ext]) {
-		throw new InputProblem(
-			ext ? `The file type ".${ext}" of "${fileName}" is not supported` : `The file "${fileName}" has no extension and no known image MIME type`,
-			`Use one of ${SUPPORTED_LIST}, or set the File Name option with the right extension.`,
-		);
+	throw new InputProblem(
+		declared
+			? `The file "${fileName}" is not an image: its bytes are not ${declared.toUpperCase()}`
+			: `The file "${fileName}" is not an image: neither its bytes nor its name show a type the API takes`,
+		`Use one of ${SUPPORTED_LIST}. Check the file is a real image and not, say, an HTML error page saved under an image name.`,
+	);
+}
+
+/** The name to upload under: the user's name cleaned as the API requires, with the extension of the type used. */
+export function uploadNameFor(fileName: string | undefined, type: ImageType, fallback = 'image'): string {
+	const clean = normaliseFileName(fileName, undefined, fallback);
+	const ext = extensionOf(clean);
+	const known = CONTENT_TYPE_BY_EXT[ext] !== undefined || ext === 'zip';
+	const stem = known ? clean.slice(0, -(ext.length + 1)) || fallback : clean;
+	if (known && ext === type.ext) return clean;
+	const name = `${stem}.${type.ext}`;
+	return name.length > 120 ? `${stem.slice(0, 110)}.${type.ext}` : name;
+}
+
+/** The sizes the API takes for one image (1 KB to 10 MB), checked from the size alone. */
+export function checkImageSize(fileName: string, size: number): void {
+	if (!size) throw new InputProblem(`The file "${fileName}" is empty`, 'Check the node before this one passes the image itself, not just its name.');
+	if (size < MIN_IMAGE_BYTES) {
+		throw new InputProblem(`The file "${fileName}" is too small (${size} bytes; at least 1 KB)`, 'Use a larger image, or check that the file was not truncated.');
 	}
-	if (bytes.length < MIN_IMAGE_BYTES) {
-		throw new InputProblem(`The file "${fileName}" is too small (${bytes.length} bytes; at least 1 KB)`, 'Use a larger image, or check that the file was not truncated.');
-	}
-	if (bytes.length > MAX_IMAGE_BYTES) {
-		throw new InputProblem(`The file "${fileName}" is too large (${formatSize(bytes.length)}; at most 10 MB)`, 'Compress or resize the image first.');
-	}
-	const sniffed = sniffExtension(bytes);
-	if (!sniffed) {
-		throw new InputProblem(`The file "${fileName}" is not an image: its bytes are not ${ext.toUpperCase()}`, 'Check the file is a real image and not, say, an HTML error page saved under an image name.');
-	}
-	if (!sameKind(sniffed, ext)) {
-		throw new InputProblem(
-			`The file "${fileName}" is named .${ext} but its bytes are ${sniffed.toUpperCase()}`,
-			`Rename it to .${sniffed === 'heic' ? 'heic' : sniffed} (the File Name option does this), or convert the file.`,
-		);
-	}
-	return CONTENT_TYPE_BY_EXT[ext];
+	if (size > MAX_IMAGE_BYTES) throw new InputProblem(`The file "${fileName}" is too large (${formatSize(size)}; at most 10 MB)`, 'Compress or resize the image first.');
+}
+
+/**
+ * Checks one image in memory against the reference's limits and returns the type to upload it as (see
+ * imageTypeOf). `allowPdf` is false inside a ZIP.
+ */
+export function checkImage(fileName: string, bytes: Buffer, allowPdf = true, mimeType?: string): ImageType {
+	checkImageSize(fileName, bytes.length);
+	return imageTypeOf(fileName, mimeType, bytes.subarray(0, 4096), allowPdf);
+}
+
+/** A file's name without its extension, for the names of files made from it ("beach photo" of "beach photo.png"). */
+export function stemOf(fileName: string): string {
+	const base = fileName.split(/[\\/]/).pop() ?? fileName;
+	const ext = extensionOf(base);
+	return (ext ? base.slice(0, -(ext.length + 1)) : base) || 'image';
 }
 
 /** A document id must be a UUID (the API's /detect `id` and every id it returns are). */

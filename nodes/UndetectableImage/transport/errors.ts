@@ -1,4 +1,4 @@
-import type { IExecuteFunctions, INode, JsonObject } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INode, JsonObject } from 'n8n-workflow';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 /** What a request was for, in the user's words: "requesting an upload URL", "submitting the image", ... */
@@ -150,12 +150,31 @@ function capitalise(text: string): string {
 
 /** A bad input: what is wrong, and how to fix it. Found before anything is sent, so it costs no credit. */
 export class InputProblem extends Error {
+	/** What it was about (the file and its field), handed on to the error a user reads. */
+	readonly context: IDataObject = {};
+
 	constructor(
 		message: string,
 		readonly fix: string,
 	) {
 		super(message);
 	}
+}
+
+/** Which file an error is about: its name as the user knows it, and its binary field. */
+export interface FileLabel {
+	fileName?: string;
+	binaryField?: string;
+}
+
+/** Notes on an error which file it was about, so that a Continue On Fail item (or a tool's answer) names it. */
+export function aboutFile<E>(error: E, file: FileLabel): E {
+	const context = (error as { context?: IDataObject }).context;
+	if (context && typeof context === 'object') {
+		if (file.fileName && context.fileName === undefined) context.fileName = file.fileName;
+		if (file.binaryField && context.binaryField === undefined) context.binaryField = file.binaryField;
+	}
+	return error;
 }
 
 /**
@@ -166,6 +185,7 @@ export function itemError(n8n: IExecuteFunctions, error: unknown, itemIndex: num
 	let out: NodeApiError | NodeOperationError;
 	if (error instanceof InputProblem) {
 		out = new NodeOperationError(n8n.getNode(), redact(error.message, secrets), { itemIndex, description: redact(error.fix, secrets) });
+		Object.assign(out.context, error.context);
 	} else if (error instanceof NodeApiError || error instanceof NodeOperationError) {
 		out = error;
 		if (out.context.itemIndex === undefined) out.context.itemIndex = itemIndex;
@@ -251,4 +271,19 @@ function noteSubmission(error: NodeApiError | NodeOperationError, ids: { documen
 			.join(' ');
 	}
 	return error;
+}
+
+/**
+ * Runs work about a document the user named (Get Result): any error from it names that document, in its
+ * description and (for Continue On Fail items) as `id`.
+ */
+export async function aboutDocument<T>(n8n: IExecuteFunctions, documentId: string, work: () => Promise<T>): Promise<T> {
+	try {
+		return await work();
+	} catch (error) {
+		const e = error instanceof NodeApiError || error instanceof NodeOperationError ? error : new NodeOperationError(n8n.getNode(), error as Error);
+		if (!e.context.documentId) e.context.documentId = documentId;
+		if (!`${e.message} ${e.description ?? ''}`.includes(documentId)) e.description = [e.description, `Document ID: ${documentId}.`].filter(Boolean).join(' ');
+		throw e;
+	}
 }

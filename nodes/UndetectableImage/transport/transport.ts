@@ -3,6 +3,7 @@ import { jsonParse, NodeOperationError } from 'n8n-workflow';
 
 import { DEFAULT_API_BASE_URL, DEFAULT_STORAGE_BASE_URL, KEY_NOISE } from '../../../credentials/UndetectableImageApi.credentials';
 
+import { nonPublicReason } from '../helpers/addresses';
 import { pause } from '../helpers/pause';
 import { timing } from './timing';
 
@@ -52,6 +53,11 @@ export interface Call {
 	answerer?: Answerer;
 	/** A heatmap or preview: a redirect to another host is followed there with a plain GET and no key. */
 	redirectWithoutKey?: boolean;
+	/**
+	 * An address an AI model chose (tool mode): its answer's body never reaches an error (a model would read it),
+	 * and unless `allowPrivate`, no hop of it (redirects included) may go to a non-public address.
+	 */
+	untrusted?: { allowPrivate: boolean };
 	/** Statuses handed back to the caller instead of being turned into errors (2xx always are). */
 	accept?: number[];
 	retry: RetryPolicy;
@@ -303,7 +309,9 @@ export class Transport {
 		try {
 			result = { reply: await this.sendOnce(call, attemptNumber, signal) };
 		} catch (error) {
+			const blocked = ssrfBlock(error);
 			if (error instanceof Refusal) result = { refusal: error };
+			else if (blocked) result = { refusal: blocked };
 			else if (timer.aborted && !cancel?.aborted) result = { failure: { code: 'ETIMEDOUT', sent: true } };
 			else result = { failure: this.networkFailure(error) };
 		}
@@ -352,7 +360,7 @@ export class Transport {
 		// A file endpoint's error page is bytes: read it as text when it says it is text (storage answers in XML).
 		const textual = /xml|text|json/.test(reply.headers['content-type'] ?? '');
 		const body = Buffer.isBuffer(reply.body) ? (textual ? reply.body.toString('utf8', 0, 4096) : undefined) : reply.body;
-		const reason = reasonFromBody(body);
+		const reason = call.untrusted ? undefined : reasonFromBody(body);
 		const answerer = call.answerer ?? (call.path !== undefined ? 'api' : 'asset');
 		return apiError(this.n8n.getNode(), {
 			purpose: call.purpose,
@@ -380,6 +388,7 @@ export class Transport {
 		};
 		const visited = new Set<string>();
 		for (;;) {
+			if (call.untrusted && !call.untrusted.allowPrivate) refuseNonPublic(hop.url);
 			const reply = await this.request(call, hop, attempt, visited.size === 0, signal);
 			if (!REDIRECT_STATUSES.has(reply.status) || call.accept?.includes(reply.status)) return reply;
 			visited.add(hop.url);
@@ -525,6 +534,32 @@ function decodeBody(call: Call, raw: unknown, headers: Record<string, string>): 
 		return text.trim() ? jsonParse<unknown>(text, { fallbackValue: text }) : null;
 	}
 	return Buffer.isBuffer(body) && !call.binary ? body.toString() : body;
+}
+
+/**
+ * n8n's own SSRF protection (n8n 2.41+, N8N_SSRF_PROTECTION_ENABLED) refusing a request inside its HTTP helper:
+ * the administrator's rule, said as such and never retried.
+ */
+function ssrfBlock(error: unknown): Refusal | undefined {
+	for (let e = error as { name?: string; message?: string; description?: string; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+		if (e.name === 'SsrfBlockedIpError' || e.name === 'SsrfBlockedHostnameError') {
+			return new Refusal(
+				`n8n's SSRF protection blocked it (${e.message ?? 'restricted address'})`,
+				"This n8n instance refuses requests to internal addresses (N8N_SSRF_PROTECTION_ENABLED). Use a public address, or ask the n8n administrator to allow this host (N8N_SSRF_ALLOWED_HOSTNAMES or N8N_SSRF_ALLOWED_IP_RANGES).",
+			);
+		}
+	}
+	return undefined;
+}
+
+/** A hop to an address that is not on the public internet, refused before it is sent (see helpers/addresses). */
+function refuseNonPublic(url: string): void {
+	const why = URL.canParse(url) ? nonPublicReason(new URL(url)) : 'no valid address';
+	if (!why) return;
+	throw new Refusal(
+		`${hostOf(url)} is ${why}, which an AI tool may not fetch: nothing was sent there`,
+		'Addresses on n8n\'s own network are refused when an AI model supplies them. If the image really is on your network, turn on "Allow Private Network Addresses" for this tool.',
+	);
 }
 
 function hostOf(url: string | undefined): string {

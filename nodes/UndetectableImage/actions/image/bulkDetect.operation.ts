@@ -4,8 +4,9 @@ import { updateDisplayOptions } from 'n8n-workflow';
 import type { ZipUpload } from '../../api/handshake';
 import { submitZip, waitForBatch } from '../../api/handshake';
 import type { BulkOutputSettings } from '../../api/output';
-import { bulkEntries, bulkOutput, simplifyBatch, simplifyImage } from '../../api/output';
-import { binarySource, readBinary } from '../../helpers/binary';
+import { bulkEntries, bulkOutput, forModel, simplifyBatch, simplifyImage } from '../../api/output';
+import type { InputFile } from '../../helpers/binary';
+import { opener, readFile, selectFiles, sizeOf } from '../../helpers/binary';
 import {
 	checkImage,
 	extensionOf,
@@ -15,21 +16,26 @@ import {
 	MIN_IMAGE_BYTES,
 	normaliseFileName,
 	sniffExtension,
+	uploadNameFor,
 	ZIP_IMAGE_EXTS,
 } from '../../helpers/files';
 import { crc32, listZip, readEnds, writeStoredZip, zipSize, type ZipEntryPlan, type ZipListing } from '../../helpers/zip';
-import { afterSubmission, InputProblem } from '../../transport/errors';
-import type { Operation, OperationContext, Plan, WorkUnit } from '../operation';
-import { problemIn } from '../operation';
+import { aboutFile, afterSubmission, InputProblem } from '../../transport/errors';
+import type { Operation, OperationContext, Plan, Slot, SlotOutput, SlotProblem, WorkUnit } from '../operation';
+import { problemIn, slotOf } from '../operation';
 import {
+	binaryFieldHint,
 	concurrencyOption,
 	deadlineFrom,
 	detectionFields,
+	filesParameter,
+	includeInputFieldsOption,
 	optionsOf,
 	optionsParameter,
 	outputModeParameter,
 	simplifyOption,
 	timeoutOption,
+	toolDescriptionParameter,
 	waitForResultParameter,
 } from './parameters';
 
@@ -38,6 +44,10 @@ const DEFAULT_TIMEOUT = 900;
 const MAX_ZIPS_IN_FLIGHT = 2;
 
 const properties: INodeProperties[] = [
+	toolDescriptionParameter(
+		'Checks up to 50 images at once from ZIP files or images that the workflow itself provides (a model cannot pass files). ' +
+			'Returns, per image, id, status, score (0-100: how likely AI-generated) and verdict. Each analyzed image costs one credit.',
+	),
 	{
 		displayName: 'Bulk Source',
 		name: 'bulkSource',
@@ -52,13 +62,15 @@ const properties: INodeProperties[] = [
 		],
 		default: 'zip',
 	},
+	{ ...filesParameter('packed into the ZIPs'), displayOptions: { show: { bulkSource: ['items'] } } },
 	{
 		displayName: 'Input Binary Field',
 		name: 'binaryPropertyName',
 		type: 'string',
 		default: 'data',
 		required: true,
-		hint: 'The name of the binary property that holds the ZIP (or, from items, each image)',
+		hint: `The binary field that holds the ZIP (or, from items, each image). ${binaryFieldHint}`,
+		displayOptions: { hide: { inputFiles: ['allImages'] } },
 	},
 	waitForResultParameter('Whether to wait until every image is done. Off: the output is the batch ID, to fetch later with Get Result.'),
 	outputModeParameter,
@@ -78,6 +90,7 @@ const properties: INodeProperties[] = [
 			default: false,
 			description: 'Whether to make a preview image for each image',
 		},
+		{ ...includeInputFieldsOption, displayOptions: { show: { '/bulkSource': ['items'] } } },
 		{
 			displayName: 'Heatmap Overlay',
 			name: 'heatmapOverlayed',
@@ -148,49 +161,54 @@ async function detectZip(context: OperationContext, zip: ZipUpload, settings: Bu
 	return { batchId, expectedCount, answer };
 }
 
-// ---- From one ZIP per item -------------------------------------------------------------------------------------
+// ---- From one ZIP per file ------------------------------------------------------------------------------------
 
 /** How much of a ZIP's end is kept while checking it: its directory, for far more entries than 50 images need. */
 const ZIP_TAIL_BYTES = 1024 * 1024;
 const ZIP_HINT = 'Put a node that reads the ZIP before this one, or use Bulk Source "Images From Items" to let the node build the ZIPs.';
 
-/** What the plan learned of an item's ZIP, so that the upload can stream it without reading it again. */
+/** What the plan learned of a ZIP, so that the upload can stream it without reading it again. */
 interface CheckedZip {
+	file: InputFile;
 	fileName: string;
 	size: number;
 	imageCount: number;
 }
 
+/** The ZIP files an item names (one field, or several: each its own bulk request). */
+function zipFilesOf(context: OperationContext, itemIndex: number): InputFile[] {
+	const value = context.n8n.getNodeParameter('binaryPropertyName', itemIndex, 'data');
+	return selectFiles(context.n8n, itemIndex, { kind: 'named', value, parameter: 'Input Binary Field' }, ZIP_HINT);
+}
+
 /**
- * An item's ZIP, checked as the service would: at most 100 MB (from its metadata, before reading it), a ZIP,
- * readable, with 1 to 50 images it would analyze.
+ * A ZIP, checked as the service would: at most 100 MB (from its metadata, before reading it), a ZIP, readable,
+ * with 1 to 50 images it would analyze.
  */
-async function checkZipItem(context: OperationContext, itemIndex: number): Promise<CheckedZip> {
-	const source = await binarySource(context.n8n, itemIndex, zipProperty(context, itemIndex), ZIP_HINT);
-	if (source.size > MAX_ZIP_BYTES) {
+async function checkZip(context: OperationContext, file: InputFile): Promise<CheckedZip> {
+	const size = await sizeOf(context.n8n, file);
+	if (size > MAX_ZIP_BYTES) {
 		throw new InputProblem(
-			`The ZIP is too large (${(source.size / 1024 / 1024).toFixed(1)} MB; at most 100 MB)`,
+			`The ZIP is too large (${(size / 1024 / 1024).toFixed(1)} MB; at most 100 MB)`,
 			'Split it into several ZIPs, or use Bulk Source "Images From Items", which splits for you.',
 		);
 	}
 	// Only its first bytes (what it is) and its end (the directory that lists it) are kept while it streams past.
-	const opened = await source.open();
+	const opened = await opener(context.n8n, file)();
 	const ends = Buffer.isBuffer(opened) ? { head: opened, tail: opened, tailStart: 0 } : await readEnds(opened, 4096, ZIP_TAIL_BYTES);
 	if (sniffExtension(ends.head) !== 'zip') {
 		throw new InputProblem(
-			`The file "${source.meta.fileName ?? zipProperty(context, itemIndex)}" is not a ZIP`,
+			`The file "${file.meta.fileName ?? file.field}" is not a ZIP`,
 			'Bulk Source "ZIP File" needs a .zip of images. For single images, use Bulk Source "Images From Items" or Detect.',
 		);
 	}
 	// A directory larger than the tail kept (tens of thousands of entries) is read from the whole file.
-	const listing = listZip(ends.tail, ends.tailStart) ?? (ends.tailStart > 0 ? listZip(await context.n8n.helpers.getBinaryDataBuffer(itemIndex, zipProperty(context, itemIndex))) : undefined);
+	const listing = listZip(ends.tail, ends.tailStart) ?? (ends.tailStart > 0 ? listZip(await readFile(context.n8n, file)) : undefined);
 	const imageCount = countImages(listing);
-	let fileName = normaliseFileName(source.meta.fileName, 'application/zip', 'images');
+	let fileName = normaliseFileName(file.meta.fileName, 'application/zip', 'images');
 	if (extensionOf(fileName) !== 'zip') fileName = `${fileName.replace(/\.[^.]*$/, '')}.zip`;
-	return { fileName, size: source.size, imageCount };
+	return { file, fileName, size, imageCount };
 }
-
-const zipProperty = (context: OperationContext, itemIndex: number) => String(context.n8n.getNodeParameter('binaryPropertyName', itemIndex, 'data')).trim();
 
 /** How many entries of the ZIP the service would analyze; none, or more than 50, is a problem. */
 function countImages(listing: ZipListing[] | undefined): number {
@@ -213,23 +231,25 @@ function countImages(listing: ZipListing[] | undefined): number {
 	return valid;
 }
 
-/** One item's checked ZIP, streamed from n8n's binary data store to storage (never held whole), then waited for. */
-async function detectZipItem(context: OperationContext, itemIndex: number, zip: CheckedZip): Promise<INodeExecutionData[]> {
+/** One checked ZIP, streamed from n8n's binary data store to storage (never held whole), then waited for. */
+async function detectZipFile(context: OperationContext, slot: Slot, zip: CheckedZip): Promise<INodeExecutionData[]> {
+	const { itemIndex } = slot;
 	const settings = settingsOf(context, itemIndex);
-	const source = await binarySource(context.n8n, itemIndex, zipProperty(context, itemIndex), ZIP_HINT);
-	if (source.size !== zip.size) throw new InputProblem(`The ZIP of item ${itemIndex} changed while the node ran`, 'Run the node again.');
-	const { batchId, expectedCount, answer } = await detectZip(context, { ...zip, body: source.open }, settings, itemIndex);
-	if (!answer) return [{ json: { batchId, status: 'pending', expectedCount: expectedCount ?? zip.imageCount, fileName: zip.fileName } }];
-	return bulkOutput(answer, { ...settings.output, expectedCount });
+	if ((await sizeOf(context.n8n, zip.file)) !== zip.size) throw new InputProblem(`The ZIP of item ${itemIndex} changed while the node ran`, 'Run the node again.');
+	const upload = { fileName: zip.fileName, size: zip.size, imageCount: zip.imageCount, body: opener(context.n8n, zip.file) };
+	const { batchId, expectedCount, answer } = await detectZip(context, upload, settings, itemIndex);
+	if (!answer) return [{ json: { batchId, status: 'pending', expectedCount: expectedCount ?? zip.imageCount, fileName: zip.file.meta.fileName ?? zip.fileName } }];
+	const items = bulkOutput(answer, { ...settings.output, expectedCount });
+	return context.tool && settings.output.simplify ? items.map((item) => ({ json: forModel(item.json) })) : items;
 }
 
 // ---- From the images of all input items ------------------------------------------------------------------------
 
-interface PlannedImage extends ZipEntryPlan {
-	itemIndex: number;
+interface PlannedImage extends ZipEntryPlan, Slot {
+	file: InputFile;
 }
 
-/** A unit of Bulk Detect: one item's checked ZIP, or (from items) the images to pack into one ZIP. */
+/** A unit of Bulk Detect: one checked ZIP, or (from items) the images to pack into one ZIP. */
 interface BulkUnit extends WorkUnit {
 	zip?: CheckedZip;
 	images?: PlannedImage[];
@@ -255,36 +275,68 @@ export function packIntoZips<T extends ZipEntryPlan>(images: T[]): T[][] {
 	return zips;
 }
 
-/** Checks every image before anything is uploaded (what the service would skip is reported per item), then packs them. */
-async function planFromItems(context: OperationContext, itemIndexes: number[]): Promise<Plan<BulkUnit>> {
-	const { n8n } = context;
-	const problems = new Map<number, Error>();
-	// The options hold for every item's image: a bad one is every item's problem.
-	const optionsProblem = await problemIn(n8n, async () => settingsOf(context, 0));
-	if (optionsProblem) return { units: [], problems: new Map(itemIndexes.map((itemIndex) => [itemIndex, optionsProblem])) };
-	const property = String(n8n.getNodeParameter('binaryPropertyName', 0, 'data')).trim();
-	const planned: PlannedImage[] = [];
-	for (const itemIndex of itemIndexes) {
-		const problem = await problemIn(n8n, async () => {
-			const { meta, bytes } = await readBinary(n8n, itemIndex, property, 'Every input item needs its image in a binary property; put a node that reads the images before this one.');
-			const name = normaliseFileName(meta.fileName, meta.mimeType, `image-${itemIndex}`);
-			checkImage(name, bytes, false);
-			planned.push({ itemIndex, name, size: bytes.length, crc: crc32(bytes) });
-		});
-		if (problem) problems.set(itemIndex, problem);
-	}
-	const units = packIntoZips(planned).map((images) => ({ itemIndexes: images.map((image) => image.itemIndex), images }));
-	const concurrency = Math.min(MAX_ZIPS_IN_FLIGHT, Number(optionsOf(n8n, 0).concurrency ?? 5) || 1);
-	return { units, problems, concurrency };
+const everyImageOf = (context: OperationContext) => context.n8n.getNodeParameter('inputFiles', 0, 'named') === 'allImages';
+
+/** An image of an item "Every Image of the Item" passes over, said so in the output at no credit. */
+function skippedImage(context: OperationContext, slot: Slot, file: InputFile | undefined, reason: string): SlotOutput {
+	const json: IDataObject = { status: 'skipped', skipReason: reason, fileName: file?.meta.fileName ?? null, binaryField: file?.field ?? null };
+	return { ...slot, items: [{ json: withInputFields(context, slot.itemIndex, json) }] };
 }
 
-async function detectPackedImages(context: OperationContext, images: PlannedImage[]): Promise<Map<number, INodeExecutionData[]>> {
+/**
+ * Checks every image of every item before anything is uploaded (what the service would skip is reported per
+ * file; under "every image", a file that is no image is a "skipped" output), then packs them.
+ */
+async function planFromItems(context: OperationContext, itemIndexes: number[]): Promise<Plan<BulkUnit>> {
+	const { n8n } = context;
+	const problems: SlotProblem[] = [];
+	const done: SlotOutput[] = [];
+	// The options hold for every item's image: a bad one is every item's problem.
+	const optionsProblem = await problemIn(n8n, async () => settingsOf(context, 0));
+	if (optionsProblem) return { units: [], problems: itemIndexes.map((itemIndex) => ({ ...slotOf(itemIndex), error: optionsProblem })) };
+	const everyImage = everyImageOf(context);
+	const value = n8n.getNodeParameter('binaryPropertyName', 0, 'data');
+	const planned: PlannedImage[] = [];
+	for (const itemIndex of itemIndexes) {
+		let files: InputFile[] = [];
+		const problem = await problemIn(n8n, async () => {
+			const selection = everyImage ? { kind: 'all' as const } : { kind: 'named' as const, value, parameter: 'Input Binary Field' };
+			files = selectFiles(n8n, itemIndex, selection, 'Every input item needs its image in a binary field; put a node that reads the images before this one.');
+		});
+		if (problem) {
+			problems.push({ ...slotOf(itemIndex), error: problem });
+			continue;
+		}
+		if (everyImage && !files.length) done.push(skippedImage(context, slotOf(itemIndex), undefined, 'The item has no files'));
+		for (const [part, file] of files.entries()) {
+			const slot = slotOf(itemIndex, part);
+			const fileProblem = await problemIn(n8n, async () => {
+				const bytes = await readFile(n8n, file);
+				const userName = file.meta.fileName ?? file.field;
+				const type = checkImage(userName, bytes, false, file.meta.mimeType);
+				planned.push({ ...slot, file, name: uploadNameFor(file.meta.fileName, type, `image-${itemIndex}-${part}`), size: bytes.length, crc: crc32(bytes) });
+			});
+			if (fileProblem && everyImage) done.push(skippedImage(context, slot, file, fileProblem.message));
+			else if (fileProblem) problems.push({ ...slot, error: aboutFile(fileProblem, { fileName: file.meta.fileName, binaryField: file.field }) });
+		}
+	}
+	const units = packIntoZips(planned).map((images) => ({ slots: images.map((image): Slot => ({ itemIndex: image.itemIndex, part: image.part })), images }));
+	const concurrency = Math.min(MAX_ZIPS_IN_FLIGHT, Number(optionsOf(n8n, 0).concurrency ?? 5) || 1);
+	return { units, problems, done, concurrency };
+}
+
+/** The input item's own fields beside a result, when Include Other Input Fields is on (the result's win). */
+function withInputFields(context: OperationContext, itemIndex: number, json: IDataObject): IDataObject {
+	if (optionsOf(context.n8n, 0).includeInputFields !== true) return json;
+	return { ...context.n8n.getInputData()[itemIndex].json, ...json };
+}
+
+async function detectPackedImages(context: OperationContext, images: PlannedImage[]): Promise<SlotOutput[]> {
 	const { n8n } = context;
 	const settings = settingsOf(context, 0);
-	const property = String(n8n.getNodeParameter('binaryPropertyName', 0, 'data')).trim();
 	const first = images[0].itemIndex;
 	// The ZIP is written straight into one buffer, reading each image again: never two copies of them all.
-	const bytes = await writeStoredZip(images, (k) => n8n.helpers.getBinaryDataBuffer(images[k].itemIndex, property));
+	const bytes = await writeStoredZip(images, async (k) => await readFile(n8n, images[k].file));
 	const zip = { body: bytes, size: bytes.length, fileName: `images-${first}.zip`, imageCount: images.length };
 	const { batchId, expectedCount, answer } = await detectZip(context, zip, settings, first);
 	const batch = answer ?? {
@@ -293,28 +345,29 @@ async function detectPackedImages(context: OperationContext, images: PlannedImag
 		results: images.map((image) => ({ id: null, status: 'pending', result: null, result_details: null, filename: image.name })),
 		skipped: [],
 	};
-	return distribute(images, batch, { ...settings.output, expectedCount });
+	return distribute(context, images, batch, { ...settings.output, expectedCount });
 }
 
-/** Hands each image's result back to the input item it came from. */
-function distribute(images: PlannedImage[], answer: IDataObject, settings: BulkOutputSettings): Map<number, INodeExecutionData[]> {
-	const out = new Map<number, INodeExecutionData[]>();
+/** Hands each image's result back to the input item (and file) it came from. */
+function distribute(context: OperationContext, images: PlannedImage[], answer: IDataObject, settings: BulkOutputSettings): SlotOutput[] {
 	if (settings.mode === 'perBatch') {
-		const pairedItem: IPairedItemData[] = images.map((image) => ({ item: image.itemIndex }));
-		out.set(images[0].itemIndex, [{ json: settings.simplify ? simplifyBatch(answer, settings.expectedCount) : answer, pairedItem }]);
-		for (const image of images.slice(1)) out.set(image.itemIndex, []);
-		return out;
+		const pairedItem: IPairedItemData[] = [...new Set(images.map((image) => image.itemIndex))].map((item) => ({ item }));
+		const json = settings.simplify ? simplifyBatch(answer, settings.expectedCount) : answer;
+		return images.map((image, k) => ({ itemIndex: image.itemIndex, part: image.part, items: k === 0 ? [{ json, pairedItem }] : [] }));
 	}
 	const byName = new Map(bulkEntries(answer).map((entry) => [String(entry.filename ?? '').toLowerCase(), entry]));
-	images.forEach((image, k) => {
+	return images.map((image, k) => {
 		// By name first (the ZIP's names are unique and already safe); by position if the server renamed it.
 		const entry = byName.get(image.name.toLowerCase()) ?? (answer.results as IDataObject[] | undefined)?.[k];
-		const json: IDataObject = entry
-			? { batchId: answer.id, ...(settings.simplify ? simplifyImage(entry, image.name) : entry) }
-			: { batchId: answer.id, status: 'failed', fileName: image.name, error: 'The service did not report this image' };
-		out.set(image.itemIndex, [{ json }]);
+		const userName = image.file.meta.fileName ?? image.name;
+		const described = { fileName: userName, uploadFileName: image.name, binaryField: image.file.field };
+		let json: IDataObject = entry
+			? { batchId: answer.id, ...(settings.simplify ? { ...simplifyImage(entry, userName), ...described } : entry) }
+			: { batchId: answer.id, status: 'failed', ...described, error: 'The service did not report this image' };
+		if (context.tool && settings.simplify) json = forModel(json);
+		else json = withInputFields(context, image.itemIndex, json);
+		return { itemIndex: image.itemIndex, part: image.part, items: [{ json }] };
 	});
-	return out;
 }
 
 // ---- The operation ---------------------------------------------------------------------------------------------
@@ -325,19 +378,36 @@ export const bulkDetect: Operation<BulkUnit> = {
 	description: updateDisplayOptions({ show: { resource: ['image'], operation: ['bulkDetect'] } }, properties),
 	async plan(context, itemIndexes) {
 		if (fromItems(context)) return await planFromItems(context, itemIndexes);
-		const problems = new Map<number, Error>();
+		const problems: SlotProblem[] = [];
 		const units: BulkUnit[] = [];
 		for (const itemIndex of itemIndexes) {
+			let files: InputFile[] = [];
 			const problem = await problemIn(context.n8n, async () => {
 				settingsOf(context, itemIndex);
-				units.push({ itemIndexes: [itemIndex], zip: await checkZipItem(context, itemIndex) });
+				files = zipFilesOf(context, itemIndex);
 			});
-			if (problem) problems.set(itemIndex, problem);
+			if (problem) {
+				problems.push({ ...slotOf(itemIndex), error: problem });
+				continue;
+			}
+			for (const [part, file] of files.entries()) {
+				const slot = slotOf(itemIndex, part);
+				let zip: CheckedZip | undefined;
+				const zipProblem = await problemIn(context.n8n, async () => (zip = await checkZip(context, file)));
+				if (zipProblem) problems.push({ ...slot, error: aboutFile(zipProblem, { fileName: file.meta.fileName, binaryField: file.field }) });
+				else units.push({ slots: [slot], zip });
+			}
 		}
 		return { units, problems };
 	},
 	async execute(context, unit) {
 		if (unit.images) return await detectPackedImages(context, unit.images);
-		return new Map([[unit.itemIndexes[0], await detectZipItem(context, unit.itemIndexes[0], unit.zip as CheckedZip)]]);
+		const slot = unit.slots[0];
+		const zip = unit.zip as CheckedZip;
+		try {
+			return [{ ...slot, items: await detectZipFile(context, slot, zip) }];
+		} catch (error) {
+			throw aboutFile(error, { fileName: zip.file.meta.fileName, binaryField: zip.file.field });
+		}
 	},
 };

@@ -1,63 +1,99 @@
 import type { IDataObject, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
+import { randomUUID } from 'crypto';
 
 import type { ImageUpload } from '../../api/handshake';
 import { fetchAsset, isComplete, submitImage, waitForImage } from '../../api/handshake';
 import { derivedDocumentId } from '../../api/documentIds';
-import { failureReason, simplifyImage } from '../../api/output';
-import { readBinary } from '../../helpers/binary';
-import { checkDocumentId, checkHttpUrl, checkImage, MAX_IMAGE_BYTES, normaliseFileName } from '../../helpers/files';
-import { randomUUID } from 'crypto';
-
-import { afterSubmission, documentError, failedDetection, InputProblem } from '../../transport/errors';
-import type { OperationContext } from '../operation';
-import { perItem } from '../operation';
+import { failureReason, forModel, simplifyImage } from '../../api/output';
+import { nonPublicReason } from '../../helpers/addresses';
+import type { InputFile } from '../../helpers/binary';
+import { carriedFiles, FILES_IN_JSON, headOf, readFile, selectFiles, sizeOf } from '../../helpers/binary';
+import type { ImageType } from '../../helpers/files';
+import { checkDocumentId, checkHttpUrl, checkImage, checkImageSize, imageTypeOf, MAX_IMAGE_BYTES, stemOf, uploadNameFor } from '../../helpers/files';
+import type { FileLabel } from '../../transport/errors';
+import { aboutFile, afterSubmission, documentError, failedDetection, InputProblem } from '../../transport/errors';
+import type { Operation, OperationContext, Slot, SlotOutput, SlotProblem, WorkUnit } from '../operation';
+import { problemIn, slotOf } from '../operation';
 import {
+	binaryFieldHint,
 	concurrencyOption,
 	deadlineFrom,
 	detectionFields,
+	filesParameter,
+	includeInputFieldsOption,
 	optionsOf,
 	optionsParameter,
 	simplifyOption,
 	timeoutOption,
-	waitForAnalysisOption,
+	toolDescriptionParameter,
 	waitForHeatmapOption,
 	waitForResultParameter,
+	withToolDefault,
 } from './parameters';
 
 const DEFAULT_TIMEOUT = 300;
 const NO_BINARY_HINT =
 	'The item has no binary data at all. Put a node that reads or downloads the image (Read/Write Files from Disk, HTTP Request, Google Drive, ...) before this one, or use Input Source "Image URL".';
+const NO_BINARY_HINT_TOOL = 'An AI agent hands a tool no files, only the model\'s arguments: set this tool\'s Input Source to "Image URL".';
+
+const TOOL_DESCRIPTION =
+	'Checks whether an image on the web is AI-generated. Pass imageUrl: the public http(s) address of the image file itself ' +
+	'(JPG, PNG, WebP, GIF, HEIC, AVIF, BMP, TIFF or SVG, 1 KB to 10 MB), not a web page that shows it. Returns id (the document ID, ' +
+	'for Get Result later), status ("done"), score (0-100: how likely the image is AI-generated; higher is more likely AI) and ' +
+	'verdict (the service\'s label, such as "AI Generated", "Real", "Digitally Edited" or "AI Edited"), and analysis (the written ' +
+	'reasoning) when it is ready. Each new image costs one credit; the same image again is answered from its earlier result at no ' +
+	'cost. It may take from seconds to a few minutes. On failure it returns error (what went wrong) and description (what to do).';
 
 const properties: INodeProperties[] = [
-	{
-		displayName: 'Input Source',
-		name: 'inputSource',
-		type: 'options',
-		options: [
-			{ name: 'Binary File', value: 'binary', description: 'An image in a binary property of the input item' },
-			{ name: 'Image URL', value: 'url', description: 'An image on the web; the node downloads it, then uploads it' },
-		],
-		default: 'binary',
-	},
+	toolDescriptionParameter(TOOL_DESCRIPTION),
+	// Used as an AI agent's tool, a binary file never arrives (a tool gets only the model's arguments): there the
+	// default is the image URL, which the model fills in. Saved plain nodes keep "Binary File".
+	...withToolDefault(
+		{
+			displayName: 'Input Source',
+			name: 'inputSource',
+			type: 'options',
+			options: [
+				{ name: 'Binary File', value: 'binary', description: 'An image in a binary field of the input item' },
+				{ name: 'Image URL', value: 'url', description: 'An image on the web; the node downloads it, then uploads it' },
+			],
+			default: 'binary',
+		},
+		'url',
+	),
+	{ ...filesParameter('one result each'), displayOptions: { show: { inputSource: ['binary'] } } },
 	{
 		displayName: 'Input Binary Field',
 		name: 'binaryPropertyName',
 		type: 'string',
 		default: 'data',
 		required: true,
-		hint: 'The name of the binary property that holds the image',
-		displayOptions: { show: { inputSource: ['binary'] } },
+		hint: binaryFieldHint,
+		description: 'The name of the binary field that holds the image (in combined binary mode, _files.data works as well as data)',
+		displayOptions: { show: { inputSource: ['binary'], inputFiles: ['named'] } },
 	},
+	...withToolDefault(
+		{
+			displayName: 'Image URL',
+			name: 'imageUrl',
+			type: 'string',
+			default: '',
+			required: true,
+			placeholder: 'https://example.com/photo.jpg',
+			description: 'The address of the image to check',
+			displayOptions: { show: { inputSource: ['url'] } },
+		},
+		"={{ $fromAI('imageUrl', 'The public http(s) address of the image file to check, such as https://example.com/photo.jpg', 'string') }}",
+	),
 	{
-		displayName: 'Image URL',
-		name: 'imageUrl',
-		type: 'string',
-		default: '',
-		required: true,
-		placeholder: 'https://example.com/photo.jpg',
-		description: 'The address of the image to check',
-		displayOptions: { show: { inputSource: ['url'] } },
+		displayName: 'Allow Private Network Addresses',
+		name: 'allowPrivateAddresses',
+		type: 'boolean',
+		default: false,
+		description:
+			"Whether the model may pass addresses on n8n's own network (localhost, 10.x, 192.168.x, 169.254.x, names without a domain). Off: such addresses are refused before any request, since a model reads strangers' text and can be steered into asking n8n for internal pages.",
+		displayOptions: { show: { inputSource: ['url'], '@tool': [true] } },
 	},
 	waitForResultParameter(
 		'Whether to wait until the score is ready. Off: the item is the document ID with status "pending", to fetch later with Get Result.',
@@ -84,7 +120,7 @@ const properties: INodeProperties[] = [
 			name: 'downloadHeatmap',
 			type: 'boolean',
 			default: false,
-			description: 'Whether to wait for the heatmap and attach it to the output item as a file',
+			description: 'Whether to wait for the heatmap and attach it to the output item as a file, named after the image (beach-heatmap.png)',
 		},
 		{
 			displayName: 'Email',
@@ -100,7 +136,7 @@ const properties: INodeProperties[] = [
 			type: 'string',
 			default: '',
 			placeholder: 'photo.jpg',
-			description: 'The name to upload the image under. Empty: the binary file name, or the URL\'s. Its extension sets the file type.',
+			description: 'The name to upload the image under. Empty: the file\'s own name, or the URL\'s. The type always comes from the file\'s bytes.',
 		},
 		{
 			displayName: 'Generate Analysis Details',
@@ -121,7 +157,7 @@ const properties: INodeProperties[] = [
 			name: 'heatmapBinaryPropertyName',
 			type: 'string',
 			default: 'heatmap',
-			description: 'With Download Heatmap: the binary property to put the heatmap in',
+			description: 'With Download Heatmap: the binary field to put the heatmap in',
 		},
 		{
 			displayName: 'Heatmap Overlay',
@@ -131,6 +167,7 @@ const properties: INodeProperties[] = [
 			description:
 				'Whether the heatmap is blended onto the image. Off: a transparent PNG of the heatmap alone, to layer yourself.',
 		},
+		includeInputFieldsOption,
 		{
 			displayName: 'Model',
 			name: 'model',
@@ -156,7 +193,14 @@ const properties: INodeProperties[] = [
 			default: '',
 			description: 'A string stored with the document for analytics and support',
 		},
-		waitForAnalysisOption,
+		{
+			displayName: 'Wait for Analysis',
+			name: 'waitForAnalysis',
+			type: 'boolean',
+			default: true,
+			description:
+				'Whether to wait for the written analysis (made a little after the score) when Generate Analysis Details is on. Off: the result comes as soon as the score does, with analysis null and analysisStatus "pending"; fetch it later with Get Result.',
+		},
 		waitForHeatmapOption,
 	]),
 ];
@@ -180,63 +224,172 @@ function detectBody(options: IDataObject): IDataObject {
 	return body;
 }
 
-const fromUrl = (context: OperationContext, itemIndex: number) => context.n8n.getNodeParameter('inputSource', itemIndex, 'binary') === 'url';
+/** What one unit of Detect checks: a file of an input item (its type known from its bytes), or the item's Image URL. */
+type Source = { kind: 'file'; file: InputFile; type: ImageType } | { kind: 'url'; url: string };
 
-/** The image of an item's binary property, named and checked against the reference's limits. */
-async function imageFromBinary(context: OperationContext, itemIndex: number, options: IDataObject): Promise<ImageUpload> {
-	const property = String(context.n8n.getNodeParameter('binaryPropertyName', itemIndex, 'data')).trim();
-	const { meta, bytes } = await readBinary(context.n8n, itemIndex, property, NO_BINARY_HINT);
-	const override = String(options.fileName ?? '').trim();
-	const fileName = normaliseFileName(override || meta.fileName, override ? undefined : meta.mimeType);
-	return { bytes, fileName, contentType: checkImage(fileName, bytes) };
+interface DetectUnit extends WorkUnit {
+	slots: [Slot];
+	source: Source;
 }
 
-/** The image at the item's Image URL, downloaded (with no key of any kind, within the item's deadline) and checked. */
-async function imageFromUrl(context: OperationContext, itemIndex: number, options: IDataObject, deadline?: number): Promise<ImageUpload> {
+/** The name a file is known by: the user's own (from the file, or the URL), before any cleaning for the upload. */
+function userNameOf(source: Source): string | undefined {
+	if (source.kind === 'file') return source.file.meta.fileName;
+	const last = new URL(source.url).pathname.split('/').pop() ?? '';
+	try {
+		return decodeURIComponent(last) || undefined;
+	} catch {
+		return last || undefined;
+	}
+}
+
+const labelOf = (source: Source): FileLabel => ({ fileName: userNameOf(source), binaryField: source.kind === 'file' ? source.file.field : undefined });
+const fileLabel = (file: InputFile): FileLabel => ({ fileName: file.meta.fileName, binaryField: file.field });
+
+/**
+ * An Image URL, checked before anything is sent. Used as a tool, the address came from a model: one on n8n's own
+ * network is refused unless the user allowed it (redirects are checked again as they come).
+ */
+function checkImageUrl(context: OperationContext, itemIndex: number): string {
 	const url = checkHttpUrl(context.n8n.getNodeParameter('imageUrl', itemIndex, ''));
+	if (context.tool && !allowsPrivate(context, itemIndex)) {
+		const why = nonPublicReason(new URL(url));
+		if (why) {
+			throw new InputProblem(
+				`The image URL's host ${new URL(url).host} is ${why}, which an AI tool may not fetch: nothing was sent there`,
+				'Pass the public address of the image. Addresses on n8n\'s own network are refused when an AI model supplies them; if the image really is on your network, turn on "Allow Private Network Addresses" for this tool.',
+			);
+		}
+	}
+	return url;
+}
+
+const allowsPrivate = (context: OperationContext, itemIndex: number) => context.n8n.getNodeParameter('allowPrivateAddresses', itemIndex, false) === true;
+
+/**
+ * A file's size and type, from its metadata and first bytes only (not read whole). Under "every image", a file
+ * that is no image (a PDF too) is skipped: the reason, rather than a problem.
+ */
+async function checkFile(context: OperationContext, file: InputFile, everyImage: boolean): Promise<ImageType> {
+	const name = file.meta.fileName ?? file.field;
+	checkImageSize(name, await sizeOf(context.n8n, file));
+	const type = imageTypeOf(name, file.meta.mimeType, await headOf(context.n8n, file));
+	if (everyImage && type.ext === 'pdf') throw new InputProblem(`"${name}" is a PDF, not an image`, 'Only images are checked under "Every Image of the Item".');
+	return type;
+}
+
+/** A file that "Every Image of the Item" passes over: said so in the output, at no credit. */
+function skipped(context: OperationContext, slot: Slot, file: InputFile | undefined, reason: string): SlotOutput {
+	const json: IDataObject = { status: 'skipped', skipReason: reason, fileName: file?.meta.fileName ?? null, binaryField: file?.field ?? null };
+	return { ...slot, items: [{ json: withInputFields(context, slot.itemIndex, json) }] };
+}
+
+/**
+ * Plans every item before anything is sent: its options, then its files (each its own unit, in field order) or
+ * its Image URL. Bad input is a problem of its item or file; under "every image", a file that is no image is a
+ * "skipped" output.
+ */
+async function plan(context: OperationContext, itemIndexes: number[]) {
+	const { n8n } = context;
+	const units: DetectUnit[] = [];
+	const problems: SlotProblem[] = [];
+	const done: SlotOutput[] = [];
+	for (const itemIndex of itemIndexes) {
+		let files: InputFile[] = [];
+		let everyImage = false;
+		let url = '';
+		const problem = await problemIn(n8n, async () => {
+			const options = optionsOf(n8n, itemIndex);
+			detectBody(options);
+			deadlineFrom(options, DEFAULT_TIMEOUT);
+			if (n8n.getNodeParameter('inputSource', itemIndex, context.tool ? 'url' : 'binary') === 'url') {
+				url = checkImageUrl(context, itemIndex);
+				return;
+			}
+			everyImage = n8n.getNodeParameter('inputFiles', itemIndex, 'named') === 'allImages';
+			const selection = everyImage
+				? { kind: 'all' as const }
+				: { kind: 'named' as const, value: n8n.getNodeParameter('binaryPropertyName', itemIndex, 'data'), parameter: 'Input Binary Field' };
+			files = selectFiles(n8n, itemIndex, selection, context.tool ? NO_BINARY_HINT_TOOL : NO_BINARY_HINT);
+		});
+		if (problem) {
+			problems.push({ ...slotOf(itemIndex), error: problem });
+			continue;
+		}
+		if (url) {
+			units.push({ slots: [slotOf(itemIndex)], source: { kind: 'url', url } });
+			continue;
+		}
+		if (everyImage && !files.length) done.push(skipped(context, slotOf(itemIndex), undefined, 'The item has no files'));
+		for (const [part, file] of files.entries()) {
+			const slot = slotOf(itemIndex, part);
+			let type: ImageType | undefined;
+			const fileProblem = await problemIn(n8n, async () => (type = await checkFile(context, file, everyImage)));
+			if (fileProblem && everyImage) done.push(skipped(context, slot, file, fileProblem.message));
+			else if (fileProblem) problems.push({ ...slot, error: aboutFile(fileProblem, fileLabel(file)) });
+			else units.push({ slots: [slot], source: { kind: 'file', file, type: type! } });
+		}
+	}
+	return { units, problems, done };
+}
+
+/** The image at an Image URL, downloaded (with no key of any kind, within the item's deadline) and checked. */
+async function download(context: OperationContext, itemIndex: number, url: string, deadline: number): Promise<{ bytes: Buffer; type: ImageType; mimeType?: string }> {
 	const cap = { maxBytes: MAX_IMAGE_BYTES, tooLarge: 'Detect takes images up to 10 MB: use a smaller version of the image, or compress it first.' };
-	const reply = await context.api.download(url, 'downloading the image from its URL', cap, { itemIndex, deadline }, 'imageUrl');
+	const untrusted = context.tool ? { allowPrivate: allowsPrivate(context, itemIndex) } : undefined;
+	const reply = await context.api.download(url, 'downloading the image from its URL', cap, { itemIndex, deadline }, 'imageUrl', untrusted);
 	const bytes = Buffer.isBuffer(reply.body) ? reply.body : Buffer.from(JSON.stringify(reply.body ?? ''));
-	const override = String(options.fileName ?? '').trim();
-	const fileName = normaliseFileName(override || new URL(url).pathname, override ? undefined : reply.headers['content-type']);
-	return { bytes, fileName, contentType: checkImage(fileName, bytes) };
+	const mimeType = reply.headers['content-type'];
+	return { bytes, mimeType, type: checkImage(userNameOf({ kind: 'url', url }) ?? new URL(url).host, bytes, true, mimeType) };
 }
 
-/** Everything about an item that can be checked before anything is sent for any item. */
-async function check(context: OperationContext, itemIndex: number): Promise<void> {
-	const options = optionsOf(context.n8n, itemIndex);
-	detectBody(options);
-	deadlineFrom(options, DEFAULT_TIMEOUT);
-	if (fromUrl(context, itemIndex)) checkHttpUrl(context.n8n.getNodeParameter('imageUrl', itemIndex, ''));
-	else await imageFromBinary(context, itemIndex, options);
+async function execute(context: OperationContext, unit: DetectUnit): Promise<SlotOutput[]> {
+	const slot = unit.slots[0];
+	try {
+		return [{ ...slot, items: await detectOne(context, slot.itemIndex, unit.source) }];
+	} catch (error) {
+		throw aboutFile(error, labelOf(unit.source));
+	}
 }
 
-async function run(context: OperationContext, itemIndex: number): Promise<INodeExecutionData[]> {
+async function detectOne(context: OperationContext, itemIndex: number, source: Source): Promise<INodeExecutionData[]> {
 	const { n8n, api } = context;
 	const options = optionsOf(n8n, itemIndex);
 	const body = detectBody(options);
 	const { deadline, timeoutSeconds } = deadlineFrom(options, DEFAULT_TIMEOUT);
 	const scope = { itemIndex, deadline };
-	const load = fromUrl(context, itemIndex) ? imageFromUrl : imageFromBinary;
-	let image: ImageUpload | undefined = await load(context, itemIndex, options, deadline);
-	const { fileName } = image;
+
+	const loaded = source.kind === 'url' ? await download(context, itemIndex, source.url, deadline) : { bytes: await readFile(n8n, source.file), type: source.type, mimeType: source.file.meta.mimeType };
+	const userName = userNameOf(source);
+	const override = String(options.fileName ?? '').trim();
+	const uploadName = uploadNameFor(override || userName, loaded.type);
+	const fileName = userName ?? uploadName;
+	let image: ImageUpload | undefined = { bytes: loaded.bytes, fileName: uploadName, contentType: loaded.type.contentType };
+	const described: IDataObject = {
+		fileName,
+		uploadFileName: uploadName,
+		...(source.kind === 'file' ? { binaryField: source.file.field } : {}),
+		// Said only when the bytes decided: no type, a generic one, or one the bytes contradict.
+		...(loaded.type.fromBytes ? { detectedType: loaded.type.contentType } : {}),
+	};
 	const wait = n8n.getNodeParameter('waitForResult', itemIndex, true) as boolean;
 
 	// Your own Document ID, a derived one (the same image and options land on the same document), or a random one.
 	const reuse = options.reuseEarlierResult !== false && body.id === undefined;
 	const earlier = reuse ? await findEarlier(context, image.bytes, body, scope) : undefined;
 	const outcome = { reused: earlier?.answer !== undefined, ...(earlier?.failedBefore ? { earlierAttemptsFailed: earlier.failedBefore } : {}) };
+	const document = { fileName, described, outcome, options, deadline, timeoutSeconds };
 	if (earlier?.answer) {
 		const id = earlier.id;
-		if (!wait) return [{ json: { id, status: earlier.answer.status, fileName, ...outcome } }];
-		return await afterSubmission(n8n, { documentId: id }, async () => await resultOf(context, itemIndex, options, { id, fileName, known: earlier.answer, outcome }, deadline, timeoutSeconds));
+		if (!wait) return [pendingItem(context, itemIndex, id, String(earlier.answer.status), document)];
+		return await afterSubmission(n8n, { documentId: id }, async () => await resultOf(context, itemIndex, { ...document, id, known: earlier.answer }));
 	}
 	const documentId = earlier?.id ?? (typeof body.id === 'string' ? body.id : randomUUID());
 	const submitted = await submitImage(api, image, body, scope, { documentId, nodeMadeId: body.id === undefined });
 	image = undefined; // the bytes are not needed while the result is made
 	const { id, submittedAt } = submitted;
-	if (!wait) return [{ json: { id, status: 'pending', fileName, ...outcome } }];
-	return await afterSubmission(n8n, { documentId: id }, async () => await resultOf(context, itemIndex, options, { id, submittedAt, fileName, outcome }, deadline, timeoutSeconds));
+	if (!wait) return [pendingItem(context, itemIndex, id, 'pending', document)];
+	return await afterSubmission(n8n, { documentId: id }, async () => await resultOf(context, itemIndex, { ...document, id, submittedAt }));
 }
 
 /** How many failed attempts at one image (with the same options) are passed over before the node gives up on it. */
@@ -265,46 +418,80 @@ async function findEarlier(context: OperationContext, bytes: Buffer, body: IData
 	);
 }
 
+interface DocumentInHand {
+	id: string;
+	fileName: string;
+	/** What the output says of the file: its names, field and the type used. */
+	described: IDataObject;
+	outcome: IDataObject;
+	options: IDataObject;
+	deadline: number;
+	timeoutSeconds: number;
+	submittedAt?: number;
+	known?: IDataObject;
+}
+
+/** The input item's own fields beside a result, when Include Other Input Fields is on (the result's win). */
+function withInputFields(context: OperationContext, itemIndex: number, json: IDataObject): IDataObject {
+	if (optionsOf(context.n8n, itemIndex).includeInputFields !== true) return json;
+	return { ...context.n8n.getInputData()[itemIndex].json, ...json };
+}
+
+/**
+ * The output item around a result: for a model, only what it can act on; otherwise the input's own fields when
+ * asked, and the input's files riding along (so a storage node after this one can file the image by its verdict).
+ */
+function outputItem(context: OperationContext, itemIndex: number, json: IDataObject, simplify: boolean): INodeExecutionData {
+	if (context.tool) return { json: simplify ? forModel(json) : json };
+	const out = withInputFields(context, itemIndex, json);
+	const carried = carriedFiles(context.n8n, itemIndex);
+	// Combined binary mode keeps the input's files in its JSON: they ride along there (unless already kept).
+	if (carried.inJson && out[FILES_IN_JSON] === undefined) out[FILES_IN_JSON] = carried.inJson as IDataObject;
+	return { json: out, ...(carried.binary ? { binary: carried.binary } : {}) };
+}
+
+function pendingItem(context: OperationContext, itemIndex: number, id: string, status: string, document: Pick<DocumentInHand, 'described' | 'outcome' | 'options'>) {
+	return outputItem(context, itemIndex, { id, status, ...document.described, ...document.outcome }, document.options.simplify !== false);
+}
+
 /** The image's result as the output item: waited for (unless what is known is complete), with its heatmap file. */
-async function resultOf(
-	context: OperationContext,
-	itemIndex: number,
-	options: IDataObject,
-	document: { id: string; fileName: string; submittedAt?: number; known?: IDataObject; outcome: IDataObject },
-	deadline: number,
-	timeoutSeconds: number,
-): Promise<INodeExecutionData[]> {
+async function resultOf(context: OperationContext, itemIndex: number, document: DocumentInHand): Promise<INodeExecutionData[]> {
 	const { n8n } = context;
-	const { id, submittedAt, fileName } = document;
+	const { id, submittedAt, fileName, options } = document;
 
 	const downloadHeatmap = options.downloadHeatmap === true;
+	// The analysis asked for (on by default) is waited for by default too, so that it is never silently empty.
+	const analysisAskedFor = options.generateAnalysisDetails !== false;
 	const settings = {
-		deadline,
-		timeoutSeconds,
+		deadline: document.deadline,
+		timeoutSeconds: document.timeoutSeconds,
 		submittedAt,
 		waitForHeatmap: options.waitForHeatmap === true || downloadHeatmap,
-		waitForAnalysis: options.waitForAnalysis === true,
+		waitForAnalysis: analysisAskedFor && options.waitForAnalysis !== false,
 		itemIndex,
 		label: fileName,
 	};
 	const answer = document.known && isComplete(document.known, settings) ? document.known : await waitForImage(context, id, settings);
 	if (answer.status === 'failed') throw failedDetection(n8n, id, failureReason(answer), itemIndex);
 
-	const json = { ...(options.simplify === false ? answer : simplifyImage(answer, fileName)), ...document.outcome };
-	// The checked image rides along, so a storage node after this one can file it by its verdict.
-	const output: INodeExecutionData = { json, binary: { ...n8n.getInputData()[itemIndex].binary } };
-	if (downloadHeatmap) {
-		const heatmap = await fetchAsset(context, 'heatmap', id, settings, answer, true);
+	const simplify = options.simplify !== false;
+	const json = simplify ? { ...simplifyImage(answer, fileName), ...document.described, ...document.outcome } : { ...answer, ...document.outcome };
+	const output = outputItem(context, itemIndex, json, simplify);
+	if (downloadHeatmap && !context.tool) {
+		const heatmap = await fetchAsset(context, 'heatmap', id, settings, answer, true, stemOf(fileName));
 		if (heatmap.found) {
 			const property = String(options.heatmapBinaryPropertyName || 'heatmap');
-			output.binary![property] = await n8n.helpers.prepareBinaryData(heatmap.bytes, heatmap.fileName, heatmap.mimeType);
+			output.binary = { ...output.binary, [property]: await n8n.helpers.prepareBinaryData(heatmap.bytes, heatmap.fileName, heatmap.mimeType) };
 		} else {
 			// The heatmap is optional: an image without one keeps its verdict, and says why it has no file.
-			json.heatmapError = heatmap.reason;
+			output.json.heatmapError = heatmap.reason;
 		}
 	}
-	if (!Object.keys(output.binary!).length) delete output.binary;
 	return [output];
 }
 
-export const detect = perItem(updateDisplayOptions({ show: { resource: ['image'], operation: ['detect'] } }, properties), run, check);
+export const detect: Operation<DetectUnit> = {
+	description: updateDisplayOptions({ show: { resource: ['image'], operation: ['detect'] } }, properties),
+	plan,
+	execute,
+};

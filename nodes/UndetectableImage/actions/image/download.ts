@@ -8,14 +8,21 @@ import { checkDocumentId } from '../../helpers/files';
 import { documentError } from '../../transport/errors';
 import type { Operation } from '../operation';
 import { perItem } from '../operation';
-import { concurrencyOption, deadlineFrom, documentIdParameter, optionsOf, optionsParameter, timeoutOption } from './parameters';
+import { concurrencyOption, deadlineFrom, documentIdParameter, optionsOf, optionsParameter, timeoutOption, toolDescriptionParameter, withToolDefault } from './parameters';
 
 const DEFAULT_TIMEOUT = 120;
 
 export function downloadOperation(kind: AssetKind): Operation {
 	const operation = kind === 'heatmap' ? 'downloadHeatmap' : 'downloadPreview';
 	const properties: INodeProperties[] = [
-		documentIdParameter(`The ID of one image (from Detect or Bulk Detect) whose ${kind} to download`),
+		toolDescriptionParameter(
+			`Downloads the ${kind} image of an earlier detection as a file for the workflow's later nodes; the model gets only its name, type and size. ` +
+				'Pass documentId: the id an earlier Detect returned. No credit. On failure it returns error and description (what to do).',
+		),
+		...withToolDefault(
+			documentIdParameter(`The ID of one image (from Detect or Bulk Detect) whose ${kind} to download`),
+			"={{ $fromAI('documentId', 'The id of an earlier detection: a UUID such as 77565038-9e3d-4e6a-8c80-e20785be5ee9', 'string') }}",
+		),
 		{
 			displayName: 'Put Output File in Field',
 			name: 'binaryPropertyName',

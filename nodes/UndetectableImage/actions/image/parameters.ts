@@ -117,3 +117,53 @@ export function detectionFields(options: IDataObject, defaults: { preview: boole
 	if (model) fields.model = model;
 	return fields;
 }
+
+/** Which files of an item an operation checks: the fields named in "Input Binary Field", or every image. */
+export const filesParameter = (what: string): INodeProperties => ({
+	displayName: 'Files',
+	name: 'inputFiles',
+	type: 'options',
+	options: [
+		{
+			name: 'Every Image of the Item',
+			value: 'allImages',
+			description: `Each image file the item holds (form uploads, email attachments), ${what}; files that are no image, or too small or large for the API, are skipped and said so`,
+		},
+		{ name: 'From Input Binary Field', value: 'named', description: 'The file (or files, separated by commas) in the fields named below' },
+	],
+	default: 'named',
+});
+
+export const binaryFieldHint =
+	'One field, or several separated by commas (attachment_0, attachment_1); {{ $binary.attachment_0 }} works too. Form Trigger: the file field\'s label (Image). Gmail/IMAP: attachment_0, ... For every file of a form or an email, set "Files" to "Every Image of the Item".';
+
+export const includeInputFieldsOption: INodeProperties = {
+	displayName: 'Include Other Input Fields',
+	name: 'includeInputFields',
+	type: 'boolean',
+	default: false,
+	description: "Whether to keep the input item's own fields (an email's subject and sender, a form's answers) beside the result. The result's fields win where names clash.",
+};
+
+/**
+ * What an AI agent's model is told about the tool, per operation: shown only in the Tool variant (n8n adds its own
+ * "Tool Description" only to nodes that have no such property), so the plain node is unchanged.
+ */
+export const toolDescriptionParameter = (text: string): INodeProperties => ({
+	displayName: 'Tool Description',
+	name: 'toolDescription',
+	type: 'string',
+	typeOptions: { rows: 4 },
+	default: text,
+	description: 'What the AI model is told about this tool: what to pass, what comes back, what it costs',
+	displayOptions: { show: { '@tool': [true] } },
+});
+
+/** The same parameter with another default in the Tool variant (n8n's `@tool` display option), the plain node keeping its own. */
+export function withToolDefault(property: INodeProperties, toolDefault: INodeProperties['default'], toolChanges: Partial<INodeProperties> = {}): INodeProperties[] {
+	const show = property.displayOptions?.show ?? {};
+	return [
+		{ ...property, displayOptions: { ...property.displayOptions, show: { ...show, '@tool': [false] } } },
+		{ ...property, ...toolChanges, default: toolDefault, displayOptions: { ...property.displayOptions, show: { ...show, '@tool': [true] } } },
+	];
+}
