@@ -97,8 +97,17 @@ async function createEngine() {
 	const loader = new core.PackageDirectoryLoader(ROOT);
 	await loader.loadAll();
 	useTiming(FAST);
+	const toolVariants = new Map();
 	const nodeTypes = {
-		getByName: (name) => (name === SOURCE_TYPE ? new SourceNode() : loader.nodeTypes[name.split('.').pop()]?.type),
+		getByName: (name) => {
+			if (name === SOURCE_TYPE) return new SourceNode();
+			const short = name.split('.').pop();
+			if (short.endsWith('Tool')) {
+				if (!toolVariants.has(short)) toolVariants.set(short, toolVariantOf(loader.nodeTypes[short.slice(0, -4)]?.type));
+				return toolVariants.get(short);
+			}
+			return loader.nodeTypes[short]?.type;
+		},
 		getByNameAndVersion(name, version) {
 			const type = this.getByName(name);
 			if (!type) throw new Error(`Unknown node type ${name}`);
@@ -108,6 +117,22 @@ async function createEngine() {
 	};
 	const credentialType = loader.credentialTypes[CREDENTIAL_TYPE].type;
 	return new Engine(nodeTypes, credentialType, binaryData, loader);
+}
+
+/**
+ * The Tool variant of a `usableAsTool` node as n8n's CLI registers it (n8n/dist/tool-generation): the same class,
+ * its description with the replacements applied, named "<name>Tool". Its main input and output stay, so the test
+ * source can feed it the model's arguments as the agent's engine request does.
+ */
+function toolVariantOf(type) {
+	if (!type?.description?.usableAsTool) return undefined;
+	const replacements = typeof type.description.usableAsTool === 'object' ? type.description.usableAsTool.replacements : {};
+	const description = { ...structuredClone({ ...type.description, usableAsTool: undefined }), ...replacements };
+	description.name += 'Tool';
+	description.displayName += ' Tool';
+	const variant = Object.create(type);
+	variant.description = description;
+	return variant;
 }
 
 /** Resolves `={{$credentials.x}}` (and any expression) against the credential, as n8n's CredentialsHelper does. */
@@ -174,7 +199,7 @@ class Engine {
 	 * @param {{apiKey: string, baseUrl?: string, storageBaseUrl?: string}} o.credentials
 	 * @param {boolean} [o.continueOnFail]
 	 */
-	async run({ parameters, items = [{ json: {} }], credentials, continueOnFail = false, cancelAfterMs }) {
+	async run({ parameters, items = [{ json: {} }], credentials, continueOnFail = false, cancelAfterMs, tool = false, settings = {} }) {
 		const key = `run-${++runCounter}`;
 		inputs.set(key, items);
 		this.credentials.set(key, credentials);
@@ -189,7 +214,7 @@ class Engine {
 		const node = {
 			id: 'node',
 			name: 'Undetectable',
-			type: NODE_TYPE,
+			type: tool ? `${NODE_TYPE}Tool` : NODE_TYPE,
 			typeVersion: 1,
 			position: [200, 0],
 			parameters,
@@ -197,9 +222,9 @@ class Engine {
 			...(continueOnFail ? { onError: 'continueRegularOutput' } : {}),
 		};
 		const connections = { Source: { main: [[{ node: node.name, type: 'main', index: 0 }]] } };
-		const workflow = new wf.Workflow({ id: 'wf-test', name: 'test', nodes: [source, node], connections, active: false, nodeTypes: this.nodeTypes });
+		const workflow = new wf.Workflow({ id: 'wf-test', name: 'test', nodes: [source, node], connections, active: false, nodeTypes: this.nodeTypes, settings });
 		const executionId = key;
-		const hooks = new core.ExecutionLifecycleHooks('manual', executionId, { id: 'wf-test', name: 'test', nodes: [source, node], connections, active: false, settings: {} });
+		const hooks = new core.ExecutionLifecycleHooks('manual', executionId, { id: 'wf-test', name: 'test', nodes: [source, node], connections, active: false, settings });
 		const additionalData = {
 			hooks,
 			executionId,
@@ -238,6 +263,8 @@ class Engine {
 		const error = task?.error ?? result.data.resultData.error;
 		return {
 			stoppedAfterCancelMs,
+			/** The node's parameters as the engine resolved them (defaults of the variant that ran filled in). */
+			node: workflow.getNode(node.name),
 			items: task?.data?.main?.[0] ?? [],
 			error,
 			/** Everything n8n keeps of the run, serialised as n8n would store or show it. */
@@ -252,4 +279,4 @@ class Engine {
 	}
 }
 
-module.exports = { getEngine, userFolder, NODE_TYPE, useTiming, FAST, PRODUCTION };
+module.exports = { getEngine, userFolder, NODE_TYPE, useTiming, FAST, PRODUCTION, wf };

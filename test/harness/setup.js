@@ -21,7 +21,7 @@ function useSimulator(simOptions) {
 		ctx.sim.faults.reset();
 	});
 	ctx.run = (parameters, items, extra = {}) =>
-		ctx.engine.run({ parameters, items, credentials: extra.credentials ?? ctx.credentials, continueOnFail: extra.continueOnFail, cancelAfterMs: extra.cancelAfterMs });
+		ctx.engine.run({ ...extra, parameters, items, credentials: extra.credentials ?? ctx.credentials });
 	return ctx;
 }
 

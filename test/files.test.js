@@ -1,0 +1,202 @@
+// Files wherever n8n puts them, through n8n's engine against the simulator: many files per item (forms, email
+// attachments), field lists and file objects from expressions, every image of an item, n8n's combined binary mode,
+// types told by the bytes, names the user knows, error items that name their file.
+const { useSimulator, imageItem } = require('./harness/setup');
+const { image } = require('./harness/fixtures');
+const { scoreFor, verdictFor } = require('./simulator/documents');
+
+const ctx = useSimulator();
+const detect = (extra = {}) => ({ resource: 'image', operation: 'detect', ...extra });
+const file = (bytes, fileName, mimeType) => ({ bytes, fileName, mimeType });
+/** An email as the Gmail and IMAP triggers give it: its fields, and attachment_0, attachment_1, ... */
+const email = (attachments, json = { subject: 'Photos from the trip', from: 'ana@example.com' }) => ({
+	json,
+	binary: Object.fromEntries(attachments.map((a, k) => [`attachment_${k}`, a])),
+});
+const creditsUsed = async (work) => {
+	const before = ctx.sim.credits();
+	const result = await work();
+	return { result, credits: before - ctx.sim.credits() };
+};
+
+describe('the type comes from the bytes', () => {
+	test('an extensionless object served as application/octet-stream is checked as the PNG it is', async () => {
+		const bytes = image.png(3000, 801);
+		const from = ctx.sim.requests.length;
+		const r = await ctx.run(detect(), [imageItem(bytes, '8f3a2c', 'application/octet-stream')]);
+		expect(r.error).toBeUndefined();
+		expect(r.items[0].json).toMatchObject({ score: scoreFor(bytes), fileName: '8f3a2c', uploadFileName: '8f3a2c.png', detectedType: 'image/png' });
+		const put = ctx.sim.requests.slice(from).find((q) => q.method === 'PUT');
+		expect(put.headers['content-type']).toBe('image/png');
+	});
+
+	test('a .jpg holding PNG bytes is uploaded as PNG, and the output says so', async () => {
+		const bytes = image.png(3000, 802);
+		const r = await ctx.run(detect(), [imageItem(bytes, 'beach.jpg', 'image/jpeg')]);
+		expect(r.error).toBeUndefined();
+		expect(r.items[0].json).toMatchObject({ score: scoreFor(bytes), fileName: 'beach.jpg', uploadFileName: 'beach.png', detectedType: 'image/png' });
+	});
+
+	test('a right name with a generic MIME type (binary/octet-stream, as S3 gives) says nothing', async () => {
+		const bytes = image.jpeg(3000, 803);
+		const r = await ctx.run(detect(), [imageItem(bytes, 'photo.jpg', 'binary/octet-stream')]);
+		expect(r.items[0].json).toMatchObject({ uploadFileName: 'photo.jpg', score: scoreFor(bytes) });
+		expect(r.items[0].json.detectedType).toBeUndefined();
+	});
+});
+
+describe('names the user knows', () => {
+	test('the output keeps the name with spaces beside the cleaned upload name; the heatmap is named after the image', async () => {
+		const bytes = image.png(3000, 804);
+		const r = await ctx.run(detect({ options: { downloadHeatmap: true } }), [imageItem(bytes, 'beach photo.png', 'image/png')]);
+		expect(r.items[0].json).toMatchObject({ fileName: 'beach photo.png', uploadFileName: 'beach_photo.png', binaryField: 'data' });
+		expect(r.items[0].binary.heatmap.fileName).toBe('beach photo-heatmap.png');
+	});
+
+	test('error items name the file and its field (and the document, once there is one)', async () => {
+		const failing = image.jpeg(3000, 805, 'SIM:FAIL');
+		const r = await ctx.run(
+			detect({ inputFiles: 'named', binaryPropertyName: 'attachment_0, attachment_1, attachment_2' }),
+			[email([file(image.jpeg(600), 'tiny.jpg', 'image/jpeg'), file(failing, 'broken photo.jpg', 'image/jpeg'), file(image.jpeg(3000, 806), 'fine.jpg', 'image/jpeg')])],
+			{ continueOnFail: true },
+		);
+		expect(r.items).toHaveLength(3);
+		expect(r.items[0]).toMatchObject({ json: { error: expect.stringMatching(/too small/), fileName: 'tiny.jpg', binaryField: 'attachment_0' }, pairedItem: { item: 0 } });
+		expect(r.items[1]).toMatchObject({ json: { error: expect.stringMatching(/Detection failed/), fileName: 'broken photo.jpg', binaryField: 'attachment_1', id: expect.any(String) } });
+		expect(r.items[2].json).toMatchObject({ status: 'done', fileName: 'fine.jpg', binaryField: 'attachment_2' });
+	});
+});
+
+describe('with the defaults, nothing asked for comes back silently empty', () => {
+	test('the analysis (asked for by default) is waited for; with Wait for Analysis off, its status says why it is empty', async () => {
+		const saved = { ...ctx.sim.timing };
+		Object.assign(ctx.sim.timing, { analysisMs: 700 });
+		try {
+			const r = await ctx.run(detect(), [imageItem(image.jpeg(3000, 807), 'a.jpg', 'image/jpeg')]);
+			expect(r.items[0].json).toMatchObject({ analysisStatus: 'ready', analysis: { detailedReasoning: expect.any(String) } });
+			const quick = await ctx.run(detect({ options: { waitForAnalysis: false } }), [imageItem(image.jpeg(3000, 808), 'b.jpg', 'image/jpeg')]);
+			expect(quick.items[0].json).toMatchObject({ analysisStatus: 'pending', analysis: null });
+			const none = await ctx.run(detect({ options: { generateAnalysisDetails: false } }), [imageItem(image.jpeg(3000, 809), 'c.jpg', 'image/jpeg')]);
+			expect(none.items[0].json).toMatchObject({ analysisStatus: null, analysis: null });
+		} finally {
+			Object.assign(ctx.sim.timing, saved);
+		}
+	});
+
+	test('Get Result: a pause the API asks for past the Timeout names the document', async () => {
+		const made = await ctx.run(detect({ waitForResult: false }), [imageItem(image.jpeg(3000, 810), 'd.jpg', 'image/jpeg')]);
+		const id = made.items[0].json.id;
+		ctx.sim.faults.once('api', 'POST', '/query', { status: 429, retryAfter: 30 });
+		const r = await ctx.run({ resource: 'image', operation: 'getResult', documentId: id, options: { timeout: 2 } }, [{ json: {} }], { continueOnFail: true });
+		expect(r.items[0].json).toMatchObject({ id, error: expect.stringMatching(/429/) });
+		expect(r.items[0].json.description).toContain(id);
+	});
+});
+
+describe('many files per item', () => {
+	test('"Every Image of the Item": each attachment its own result, in field order; a PDF and a 600-byte logo skipped, no credit', async () => {
+		const photos = [image.jpeg(3000, 811), image.png(3200, 812), image.webp(3100, 813)];
+		const { result: r, credits } = await creditsUsed(() =>
+			ctx.run(detect({ inputFiles: 'allImages', options: { includeInputFields: true } }), [
+				email([
+					file(photos[0], 'IMG_0001.jpg', 'image/jpeg'),
+					file(image.pdf(5000), 'invoice.pdf', 'application/pdf'),
+					file(photos[1], 'scan 2.png', 'image/png'),
+					file(image.png(600, 814), 'logo.png', 'image/png'),
+					file(photos[2], 'sticker.webp', 'image/webp'),
+				]),
+			]),
+		);
+		expect(r.error).toBeUndefined();
+		expect(credits).toBe(3);
+		expect(r.items.map((i) => [i.json.binaryField, i.json.fileName, i.json.status])).toEqual([
+			['attachment_0', 'IMG_0001.jpg', 'done'],
+			['attachment_1', 'invoice.pdf', 'skipped'],
+			['attachment_2', 'scan 2.png', 'done'],
+			['attachment_3', 'logo.png', 'skipped'],
+			['attachment_4', 'sticker.webp', 'done'],
+		]);
+		expect(r.items.filter((i) => i.json.status === 'done').map((i) => i.json.score)).toEqual(photos.map(scoreFor));
+		expect(r.items[1].json.skipReason).toMatch(/is a PDF, not an image/);
+		expect(r.items[3].json.skipReason).toMatch(/too small \(600 bytes/);
+		for (const item of r.items) expect(item).toMatchObject({ pairedItem: { item: 0 }, json: { subject: 'Photos from the trip', from: 'ana@example.com' } });
+	});
+
+	test('a form\'s file field works for one file ("Image") and for several ("Image_0", "Image_1") with the same setting', async () => {
+		const one = image.jpeg(3000, 815);
+		const two = [image.jpeg(3100, 816), image.jpeg(3200, 817)];
+		const r = await ctx.run(detect({ inputFiles: 'allImages' }), [
+			{ json: { Name: 'Ana' }, binary: { Image: file(one, 'me.jpg', 'image/jpeg') } },
+			{ json: { Name: 'Bo' }, binary: { Image_0: file(two[0], 'a.jpg', 'image/jpeg'), Image_1: file(two[1], 'b.jpg', 'image/jpeg') } },
+		]);
+		expect(r.items.map((i) => [i.pairedItem.item, i.json.binaryField, i.json.score])).toEqual([
+			[0, 'Image', scoreFor(one)],
+			[1, 'Image_0', scoreFor(two[0])],
+			[1, 'Image_1', scoreFor(two[1])],
+		]);
+	});
+
+	test('a comma-separated list of fields, and a file object from an expression ({{ $binary.attachment_1 }})', async () => {
+		const files = [image.jpeg(3000, 818), image.jpeg(3000, 819), image.jpeg(3000, 820)];
+		const item = email(files.map((b, k) => file(b, `p${k}.jpg`, 'image/jpeg')));
+		const list = await ctx.run(detect({ binaryPropertyName: 'attachment_2, attachment_0' }), [item]);
+		expect(list.items.map((i) => [i.json.binaryField, i.json.score])).toEqual([
+			['attachment_2', scoreFor(files[2])],
+			['attachment_0', scoreFor(files[0])],
+		]);
+		const expression = await ctx.run(detect({ binaryPropertyName: '={{ $binary.attachment_1 }}' }), [item]);
+		expect(expression.error).toBeUndefined();
+		expect(expression.items.map((i) => [i.json.binaryField, i.json.fileName, i.json.score])).toEqual([['attachment_1', 'p1.jpg', scoreFor(files[1])]]);
+	});
+
+	test('a missing field names the ones there are, and the setting for every image', async () => {
+		const r = await ctx.run(detect(), [email([file(image.jpeg(3000, 821), 'a.jpg', 'image/jpeg')])]);
+		expect(r.error.message).toBe('Item 0 has no binary field "data"');
+		expect(r.error.description).toMatch(/Its binary fields are: attachment_0\. .*"Every Image of the Item"/);
+	});
+
+	test('Bulk Detect from items packs every image of every item, skips the rest, and pairs each result to its item', async () => {
+		const photos = [image.jpeg(1500, 822), image.jpeg(1500, 823), image.jpeg(1500, 824)];
+		const from = ctx.sim.submissions.length;
+		const r = await ctx.run({ resource: 'image', operation: 'bulkDetect', bulkSource: 'items', inputFiles: 'allImages' }, [
+			email([file(photos[0], 'a.jpg', 'image/jpeg'), file(image.pdf(3000), 'x.pdf', 'application/pdf')]),
+			email([file(photos[1], 'b.jpg', 'image/jpeg'), file(photos[2], 'c.jpg', 'image/jpeg')]),
+		]);
+		expect(r.error).toBeUndefined();
+		expect(ctx.sim.submissions.slice(from).map((s) => s.endpoint)).toEqual(['bulk-upload']);
+		expect(r.items.map((i) => [i.pairedItem.item, i.json.binaryField, i.json.status, i.json.score ?? null])).toEqual([
+			[0, 'attachment_0', 'done', scoreFor(photos[0])],
+			[0, 'attachment_1', 'skipped', null],
+			[1, 'attachment_0', 'done', scoreFor(photos[1])],
+			[1, 'attachment_1', 'done', scoreFor(photos[2])],
+		]);
+	});
+});
+
+describe("n8n's combined binary mode (files in $json._files)", () => {
+	const combined = { binaryMode: 'combined' };
+
+	test.each(['data', '_files.data'])('Detect reads the file with Input Binary Field "%s", and the heatmap is attached', async (field) => {
+		const bytes = image.png(3000, field.length + 830);
+		const r = await ctx.run(detect({ binaryPropertyName: field, options: { downloadHeatmap: true } }), [imageItem(bytes, 'beach.png', 'image/png')], { settings: combined });
+		expect(r.error).toBeUndefined();
+		const out = r.items[0];
+		expect(out.json).toMatchObject({ score: scoreFor(bytes), verdict: verdictFor(scoreFor(bytes)), fileName: 'beach.png', binaryField: 'data' });
+		// n8n moved the node's files into its JSON: the image it checked, and the heatmap beside it.
+		expect(out.binary).toBeUndefined();
+		expect(out.json._files.data.fileName).toBe('beach.png');
+		expect(out.json._files.heatmap).toMatchObject({ fileName: 'beach-heatmap.png', mimeType: 'image/png' });
+	});
+
+	test('every image of the item, and Bulk Detect from items, in combined mode too', async () => {
+		const photos = [image.jpeg(3000, 840), image.jpeg(3000, 841)];
+		const item = email(photos.map((b, k) => file(b, `m${k}.jpg`, 'image/jpeg')));
+		const r = await ctx.run(detect({ inputFiles: 'allImages' }), [item], { settings: combined });
+		expect(r.items.map((i) => [i.json.binaryField, i.json.score])).toEqual([
+			['attachment_0', scoreFor(photos[0])],
+			['attachment_1', scoreFor(photos[1])],
+		]);
+		const bulk = await ctx.run({ resource: 'image', operation: 'bulkDetect', bulkSource: 'items', binaryPropertyName: '_files.attachment_1' }, [item], { settings: combined });
+		expect(bulk.items.map((i) => i.json.score)).toEqual([scoreFor(photos[1])]);
+	});
+});
