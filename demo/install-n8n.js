@@ -14,8 +14,8 @@ const os = require('os');
 const path = require('path');
 
 const CACHE_ROOT = process.env.UNDETECTABLE_N8N_CACHE || path.join(os.homedir(), '.cache', 'n8n-nodes-undetectable-image');
-/** The versions CI tests: the newest n8n for this machine's Node 20, and the newest 2.x this registry installs. */
-const DEFAULT_VERSIONS = ['2.8.4', '2.41.1'];
+/** The versions CI tests: the newest n8n for this machine's Node 20, the newest 2.x this registry installs, and 1.x. */
+const DEFAULT_VERSIONS = ['2.8.4', '2.41.1', '1.123.81'];
 /** The Node that n8n 2.10+ needs (2.41 asks for >= 24), from the npm package that ships a real binary. */
 const NODE24 = '24.21.0';
 

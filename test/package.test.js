@@ -49,3 +49,16 @@ test("n8n's community-package scanner passes the tarball and the source", () => 
 	expect(result.tarball).toEqual({ passed: true, message: null, details: null });
 	expect(result.source).toEqual({ passed: true, message: null, details: null });
 }, 60_000);
+
+test('the editor can find the node: an ordinary action category, and the aliases users type', () => {
+	const codex = JSON.parse(fs.readFileSync(path.join(dir, 'package', 'dist/nodes/UndetectableImage/UndetectableImage.node.json'), 'utf8'));
+	// n8n's nodes panel hides a node in category "AI" unless its AI subcategories say "Root Nodes": it takes it for a
+	// sub-node (filterOutAiNodes in the editor's node-creator store), so search found nothing.
+	if (codex.categories.includes('AI')) expect(codex.subcategories?.AI ?? []).toContain('Root Nodes');
+	expect(codex.categories).toEqual(['Utility']);
+	const aliases = codex.alias.map((a) => a.toLowerCase());
+	for (const wanted of ['undetectable', 'ai image', 'deepfake', 'image detection', 'ai detector', 'heatmap']) expect(aliases).toContain(wanted);
+	// n8n rebuilds a Tool variant's codex without aliases, and the 2.8.4 editor finds tools by display name only.
+	const { UndetectableImage } = require(path.join(ROOT, manifest.n8n.nodes[0]));
+	expect(new UndetectableImage().description.usableAsTool.replacements.displayName).toMatch(/Deepfake/);
+});
