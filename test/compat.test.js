@@ -16,7 +16,8 @@ const PAUSE = path.join(ROOT, 'dist/nodes/UndetectableImage/helpers/pause.js');
 describe.each(Object.entries(VARIANTS))('n8n-workflow %s (%s)', (variant, pkg) => {
 	const version = require(`${pkg}/package.json`).version;
 
-	test(`the sources type-check against it (${version})`, () => {
+	// The current one is what `npm run build` (the first step of `npm test`) compiles against: checked there already.
+	if (variant !== 'current') test(`the sources type-check against it (${version})`, () => {
 		// A throw-away tsconfig that maps `n8n-workflow` to this variant; the project's own options and files.
 		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ud-compat-'));
 		const config = path.join(dir, 'tsconfig.json');
