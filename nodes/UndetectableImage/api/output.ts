@@ -116,3 +116,13 @@ export function forModel(json: IDataObject): IDataObject {
 	else if (typeof json.analysisStatus === 'string' && json.status === 'done') out.analysisStatus = json.analysisStatus;
 	return out;
 }
+
+/** A file that "Every Image of the Item" passes over (no image, or one the API would refuse): said so, at no credit. */
+export function skippedFile(file: { fileName?: string; field?: string } | undefined, reason: string): IDataObject {
+	return { status: 'skipped', skipReason: reason, fileName: file?.fileName ?? null, binaryField: file?.field ?? null };
+}
+
+/** A result beside the input item's own fields (Include Other Input Fields): the result's fields win. */
+export function besideInput(inputJson: IDataObject, json: IDataObject, include: boolean): IDataObject {
+	return include ? { ...inputJson, ...json } : json;
+}

@@ -4,7 +4,7 @@ import { updateDisplayOptions } from 'n8n-workflow';
 import type { ZipUpload } from '../../api/handshake';
 import { submitZip, waitForBatch } from '../../api/handshake';
 import type { BulkOutputSettings } from '../../api/output';
-import { bulkEntries, bulkOutput, forModel, simplifyBatch, simplifyImage } from '../../api/output';
+import { besideInput, bulkEntries, bulkOutput, forModel, simplifyBatch, simplifyImage, skippedFile } from '../../api/output';
 import type { InputFile } from '../../helpers/binary';
 import { opener, readFile, selectFiles, sizeOf } from '../../helpers/binary';
 import {
@@ -277,9 +277,8 @@ export function packIntoZips<T extends ZipEntryPlan>(images: T[]): T[][] {
 
 const everyImageOf = (context: OperationContext) => context.n8n.getNodeParameter('inputFiles', 0, 'named') === 'allImages';
 
-/** An image of an item "Every Image of the Item" passes over, said so in the output at no credit. */
 function skippedImage(context: OperationContext, slot: Slot, file: InputFile | undefined, reason: string): SlotOutput {
-	const json: IDataObject = { status: 'skipped', skipReason: reason, fileName: file?.meta.fileName ?? null, binaryField: file?.field ?? null };
+	const json = skippedFile(file && { fileName: file.meta.fileName, field: file.field }, reason);
 	return { ...slot, items: [{ json: withInputFields(context, slot.itemIndex, json) }] };
 }
 
@@ -325,11 +324,9 @@ async function planFromItems(context: OperationContext, itemIndexes: number[]): 
 	return { units, problems, done, concurrency };
 }
 
-/** The input item's own fields beside a result, when Include Other Input Fields is on (the result's win). */
-function withInputFields(context: OperationContext, itemIndex: number, json: IDataObject): IDataObject {
-	if (optionsOf(context.n8n, 0).includeInputFields !== true) return json;
-	return { ...context.n8n.getInputData()[itemIndex].json, ...json };
-}
+/** The options hold for every packed image: they are read from the first item. */
+const withInputFields = (context: OperationContext, itemIndex: number, json: IDataObject) =>
+	besideInput(context.n8n.getInputData()[itemIndex].json, json, optionsOf(context.n8n, 0).includeInputFields === true);
 
 async function detectPackedImages(context: OperationContext, images: PlannedImage[]): Promise<SlotOutput[]> {
 	const { n8n } = context;

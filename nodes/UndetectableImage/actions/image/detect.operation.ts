@@ -5,7 +5,7 @@ import { randomUUID } from 'crypto';
 import type { ImageUpload } from '../../api/handshake';
 import { fetchAsset, isComplete, submitImage, waitForImage } from '../../api/handshake';
 import { derivedDocumentId } from '../../api/documentIds';
-import { failureReason, forModel, simplifyImage } from '../../api/output';
+import { besideInput, failureReason, forModel, simplifyImage, skippedFile } from '../../api/output';
 import { nonPublicReason } from '../../helpers/addresses';
 import type { InputFile } from '../../helpers/binary';
 import { carriedFiles, FILES_IN_JSON, headOf, readFile, selectFiles, sizeOf } from '../../helpers/binary';
@@ -278,9 +278,8 @@ async function checkFile(context: OperationContext, file: InputFile, everyImage:
 	return type;
 }
 
-/** A file that "Every Image of the Item" passes over: said so in the output, at no credit. */
 function skipped(context: OperationContext, slot: Slot, file: InputFile | undefined, reason: string): SlotOutput {
-	const json: IDataObject = { status: 'skipped', skipReason: reason, fileName: file?.meta.fileName ?? null, binaryField: file?.field ?? null };
+	const json = skippedFile(file && { fileName: file.meta.fileName, field: file.field }, reason);
 	return { ...slot, items: [{ json: withInputFields(context, slot.itemIndex, json) }] };
 }
 
@@ -431,11 +430,8 @@ interface DocumentInHand {
 	known?: IDataObject;
 }
 
-/** The input item's own fields beside a result, when Include Other Input Fields is on (the result's win). */
-function withInputFields(context: OperationContext, itemIndex: number, json: IDataObject): IDataObject {
-	if (optionsOf(context.n8n, itemIndex).includeInputFields !== true) return json;
-	return { ...context.n8n.getInputData()[itemIndex].json, ...json };
-}
+const withInputFields = (context: OperationContext, itemIndex: number, json: IDataObject) =>
+	besideInput(context.n8n.getInputData()[itemIndex].json, json, optionsOf(context.n8n, itemIndex).includeInputFields === true);
 
 /**
  * The output item around a result: for a model, only what it can act on; otherwise the input's own fields when
