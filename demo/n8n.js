@@ -310,3 +310,18 @@ module.exports = {
 	userFolderFor,
 	killGroup,
 };
+
+/** Imports more credentials of any type (an array of {id, name, type, data}), beside the one importAll brings. */
+async function importCredentials(instance, credentials) {
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ud-import-'));
+	const file = path.join(dir, 'credentials.json');
+	fs.writeFileSync(file, JSON.stringify(credentials));
+	try {
+		const r = await instance.cli(['import:credentials', `--input=${file}`]);
+		if (r.status !== 0) throw cliError('import:credentials', r);
+	} finally {
+		fs.rmSync(dir, { recursive: true, force: true });
+	}
+}
+
+Object.assign(module.exports, { importCredentials });

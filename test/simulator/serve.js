@@ -2,7 +2,8 @@
 'use strict';
 // Runs the simulator as its own process (for the benchmark, the demo and the editor), and prints one JSON line
 // with its addresses. An admin server beside it answers GET /stats (what happened to each document: for timing
-// measurements) and POST /faults (random faults, as Faults#setRandom takes them).
+// measurements), POST /faults (random faults, as Faults#setRandom takes them) and POST /public ({name, contentType,
+// base64}: a file on the storage server's public area, as an image URL points to; answers {url}).
 //
 //   node test/simulator/serve.js '{"timing":{"resultMs":1500,"heatmapMs":1000}}'
 //   -> {"apiUrl":"http://127.0.0.1:...","storageUrl":"...","adminUrl":"...","key":"sim-key-..."}
@@ -25,6 +26,7 @@ async function main() {
 		else if (req.method === 'POST' && req.url === '/faults') sim.faults.setRandom(body);
 		else if (req.method === 'POST' && req.url === '/faults/reset') sim.faults.reset();
 		else if (req.method === 'POST' && req.url === '/timing') Object.assign(sim.timing, body);
+		else if (req.method === 'POST' && req.url === '/public') out = { url: sim.publish(body.name, Buffer.from(body.base64, 'base64'), body.contentType) };
 		res.writeHead(200, { 'content-type': 'application/json' });
 		res.end(JSON.stringify(out));
 	});
