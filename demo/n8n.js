@@ -325,3 +325,44 @@ async function importCredentials(instance, credentials) {
 }
 
 Object.assign(module.exports, { importCredentials });
+
+/**
+ * The CLI of an instance with some of its environment changed: while `n8n start` runs on the instance, a CLI call
+ * needs a task broker port of its own (each n8n process starts a broker).
+ */
+function cliWith(instance, env) {
+	const merged = { ...instance.env, ...env };
+	return { ...instance, env: merged, cli: (args, timeoutMs) => runCli(args, merged, timeoutMs) };
+}
+
+/** Logs in to a started n8n (`startServer` with `owner`) as the owner; returns the session cookie for REST calls. */
+async function login(base, owner) {
+	const r = await fetch(`${base}/rest/login`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify({ emailOrLdapLoginId: owner.email, password: owner.password }),
+	});
+	if (!r.ok) throw new Error(`Logging in to ${base} as ${owner.email} answered ${r.status}: ${(await r.text()).slice(0, 300)}`);
+	const cookie = (r.headers.getSetCookie?.() ?? [r.headers.get('set-cookie')]).map((c) => String(c).split(';')[0]).join('; ');
+	if (!cookie) throw new Error(`Logging in to ${base} set no session cookie`);
+	return cookie;
+}
+
+/**
+ * A saved execution as n8n's REST API gives it (what the editor's execution view shows), with its run data
+ * unflattened by n8n's own `flatted`: `{ id, status, finished, data: { resultData: { runData } } }`, so
+ * `nodeOutput(execution, name)` reads it as it reads a CLI run.
+ */
+async function savedExecution(base, cookie, id) {
+	const r = await fetch(`${base}/rest/executions/${id}`, { headers: { cookie } });
+	if (!r.ok) throw new Error(`GET /rest/executions/${id} answered ${r.status}: ${(await r.text()).slice(0, 300)}`);
+	const execution = (await r.json()).data;
+	if (!execution) throw new Error(`n8n has no execution ${id} (is saving production executions off?)`);
+	if (typeof execution.data === 'string') {
+		const flatted = require(path.join(install.layout(N8N_VERSION).dir, 'node_modules', 'flatted'));
+		execution.data = flatted.parse(execution.data);
+	}
+	return execution;
+}
+
+Object.assign(module.exports, { cliWith, login, savedExecution });
