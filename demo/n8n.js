@@ -42,9 +42,18 @@ function freePort() {
 	});
 }
 
+/** Temporary user folders of this process, removed when it exits (a test's n8n instance holds a few MB). */
+const temporaryFolders = [];
+function temporaryFolder(prefix) {
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+	if (!temporaryFolders.length) process.once('exit', () => temporaryFolders.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+	temporaryFolders.push(dir);
+	return dir;
+}
+
 /** A fresh, quiet n8n user folder with this package installed as a community node. */
 async function createInstance({ folder, filesDir } = {}) {
-	const userFolder = folder ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ud-n8n-'));
+	const userFolder = folder ?? temporaryFolder('ud-n8n-');
 	if (path.relative(ROOT, userFolder).split(path.sep)[0] !== '..') throw new Error(`The n8n user folder ${userFolder} lies inside the repository`);
 	const files = filesDir ?? path.join(userFolder, 'files');
 	fs.mkdirSync(files, { recursive: true });

@@ -82,7 +82,7 @@ describe('what the model reads back', () => {
 		const r404 = await call({ operation: 'detect', allowPrivateAddresses: true }, { imageUrl: missing });
 		expect(r404.error).toBeUndefined();
 		expect(r404.items).toEqual([{ json: expect.objectContaining({ error: expect.stringMatching(/Downloading the image from its URL failed.*HTTP 404/) }), pairedItem: { item: 0 } }]);
-		expect(r404.items[0].json.description).toMatch(/has no file at that address: check the Image URL/);
+		expect(r404.items[0].json.description).toMatch(/has no file at that address\. Pass the address of the image file itself as imageUrl/);
 
 		const unknown = 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee';
 		const rId = await call({ operation: 'getResult' }, { documentId: unknown });

@@ -104,6 +104,14 @@ export function hintForHost(answerer: Exclude<Answerer, 'api'>, host: string, st
 	return `Check the Image URL: ${host} did not serve the image.`;
 }
 
+/** The same, for an AI model that chose the image's address (tool mode): in the words of its own arguments. */
+export function hintForModel(host: string, status: number | undefined): string {
+	if (status !== undefined && status >= 500) return `${host} had an error serving the image. Try again later, or ask the user for another address of the image.`;
+	if (status === 401 || status === 403) return `${host} refused to serve the image (it needs a login, or blocks downloads). Ask the user for a public address of the image file.`;
+	if (status === 404 || status === 410) return `${host} has no file at that address. Pass the address of the image file itself as imageUrl (not a page that shows it), or ask the user for it.`;
+	return `${host} did not serve the image. Pass the address of the image file itself as imageUrl, or ask the user for it.`;
+}
+
 export function hintFor(status: number | undefined, reason: string | undefined): string {
 	if (reason) {
 		const known = KNOWN_REASONS.find(([re]) => re.test(reason));

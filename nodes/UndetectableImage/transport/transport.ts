@@ -7,7 +7,7 @@ import { nonPublicReason } from '../helpers/addresses';
 import { pause } from '../helpers/pause';
 import { timing } from './timing';
 
-import { apiError, hintFor, hintForHost, reasonFromBody, type Answerer, type Purpose } from './errors';
+import { apiError, hintFor, hintForHost, hintForModel, reasonFromBody, type Answerer, type Purpose } from './errors';
 
 export const CREDENTIAL_TYPE = 'undetectableImageApi';
 
@@ -366,7 +366,7 @@ export class Transport {
 			purpose: call.purpose,
 			status: reply.status,
 			reason,
-			hint: answerer === 'api' ? undefined : hintForHost(answerer, hostOf(call.url), reply.status),
+			hint: answerer === 'api' ? undefined : call.untrusted ? hintForModel(hostOf(call.url), reply.status) : hintForHost(answerer, hostOf(call.url), reply.status),
 			extra,
 			itemIndex: call.itemIndex,
 			secrets: this.secrets,
