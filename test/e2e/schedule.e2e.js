@@ -1,10 +1,11 @@
 // The scheduled storage flow of examples/scheduled-bucket-alerts.json, end to end with real servers on loopback:
-// an S3-compatible bucket (s3rver, signatures checked), an SMTP server that requires a login (smtp-server), the API
-// simulator, and a real `n8n start` (N8N_VERSION) running the example, activated, on a Schedule Trigger every few
+// an S3-compatible bucket (s3rver, its signatures checked), an SMTP server that requires a login (smtp-server), the
+// API simulator, and a real `n8n start` (N8N_VERSION) running the example, activated, on a Schedule Trigger every few
 // seconds. Between ticks the test adds files to the bucket, among them an extensionless octet-stream PNG, PNG bytes
-// named .jpg, names with spaces, a stray notes.txt, and copies of an image under other names (within one tick and
-// across ticks), then reads what each tick did: the Detect output of its saved execution, the credits the simulator
-// counted, the messages the SMTP server received and the heatmaps the bucket holds.
+// named .jpg, names with spaces, stray files (notes.txt, Thumbs.db), an image the service makes no heatmap of, and
+// copies of an image under other names (within one tick and across ticks), then reads what each tick did: the
+// Detect output of its saved execution, the credits the simulator counted, the messages the SMTP server received
+// and the heatmaps the bucket holds.
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -21,24 +22,31 @@ const INTERVAL_S = 10;
 const TICK_MS = 90_000; // a tick is due every INTERVAL_S; this is how long the test waits for one before failing
 const OWNER = { email: 'schedule-owner@example.com', firstName: 'Schedule', lastName: 'Owner', password: 'Schedule-password-1' };
 
-/** Image bytes the simulator gives `verdict`: the first seed from `seed` on that gets it (deterministic). */
-function imageWith(verdict, size, seed) {
+/**
+ * PNG bytes the simulator gives `verdict`: the first seed from `seed` on that gets it (deterministic). `marker`
+ * steers the simulator (SIM:NOHEATMAP: it makes no heatmap of the image).
+ */
+function imageWith(verdict, size, seed, marker) {
 	for (let s = seed; s < seed + 1000; s++) {
-		const bytes = image.png(size, s);
+		const bytes = image.png(size, s, marker);
 		if (verdictFor(scoreFor(bytes)) === verdict) return bytes;
 	}
 	throw new Error(`No seed from ${seed} gives ${verdict}`);
 }
+const NO_HEATMAP = 'SIM:NOHEATMAP';
+const hasNoHeatmap = (bytes) => bytes.includes(NO_HEATMAP);
 
 const AI = 'AI Generated';
 const beach = imageWith(AI, 3000, 100);
 const forest = imageWith(AI, 3300, 300);
+const notes = Buffer.from('Shoot list for Friday: the harbour at dawn, the beach after lunch, the city at night.\n'.repeat(20));
+const isStray = (f) => f.type === 'text/plain' || f.key === 'Thumbs.db';
 // The files added before each tick: key, bytes, the Content-Type the bucket serves them with.
 const BATCHES = [
 	[
 		{ key: 'beach photo.png', bytes: beach, type: 'image/png' },
 		{ key: 'harbour.png', bytes: imageWith('Real', 3100, 200), type: 'image/png' },
-		{ key: 'notes.txt', bytes: Buffer.from('Shoot list for Friday: harbour at dawn, the beach after lunch.\n'), type: 'text/plain' },
+		{ key: 'notes.txt', bytes: notes, type: 'text/plain' }, // a stray text file
 	],
 	[
 		{ key: '8f3a2c', bytes: imageWith(AI, 3200, 400), type: 'application/octet-stream' }, // no extension, generic type
@@ -46,10 +54,12 @@ const BATCHES = [
 		{ key: 'city.png', bytes: imageWith('Real', 3500, 600), type: 'image/png' },
 		{ key: 'forest.png', bytes: forest, type: 'image/png' },
 		{ key: 'forest (copy).png', bytes: forest, type: 'image/png' }, // the same image twice in one tick
+		{ key: 'Thumbs.db', bytes: Buffer.from('\xd0\xcf\x11\xe0 thumbnail cache', 'latin1'), type: 'application/octet-stream' }, // stray, tiny
 	],
 	[
 		{ key: 'beach photo copy.png', bytes: beach, type: 'image/png' }, // an image of tick 1 under another name
 		{ key: 'portrait.png', bytes: imageWith(AI, 3600, 700), type: 'image/png' },
+		{ key: 'skyline.png', bytes: imageWith(AI, 3700, 800, NO_HEATMAP), type: 'image/png' }, // the service makes no heatmap of it
 	],
 	[], // a tick with nothing new: no credit, no email
 ];
@@ -183,16 +193,19 @@ test(`n8n ${n8n.N8N_VERSION}: the example runs on its schedule in \`n8n start\` 
 
 		await step(`checking tick ${k + 1} (execution ${tick.execution.id})`, async () => {
 			const detected = n8n.nodeOutput(tick.execution, 'Detect AI images');
-			// Every file of the bucket's top level, every tick: the stray text file is skipped, and stops nothing.
+			// Every file of the bucket's top level, every tick: the stray files are skipped (no credit) and stop nothing.
 			expect(detected.map((d) => d.fileName).sort()).toEqual(inBucket.map((f) => f.key).sort());
 			for (const d of detected) {
 				const file = inBucket.find((f) => f.key === d.fileName);
-				if (file.type === 'text/plain') {
-					expect(d).toMatchObject({ status: 'skipped', fileName: 'notes.txt' });
-					expect(d.skipReason).toEqual(expect.any(String));
+				if (isStray(file)) {
+					expect(d).toMatchObject({ status: 'skipped', fileName: file.key });
+					expect(d.skipReason).toMatch(file.key === 'notes.txt' ? /is not an image/ : /is too small/);
 					continue;
 				}
-				expect(d).toMatchObject({ status: 'done', score: scoreFor(file.bytes), verdict: verdictFor(scoreFor(file.bytes)), heatmapStatus: 'ready' });
+				expect(d).toMatchObject({ status: 'done', score: scoreFor(file.bytes), verdict: verdictFor(scoreFor(file.bytes)), heatmapStatus: hasNoHeatmap(file.bytes) ? 'failed' : 'ready' });
+				// reused says the API had the image already: true for every image of an earlier tick, false for both
+				// copies of an image new in this tick (which is why the example keys its alerts on the id instead).
+				expect(d.reused).toBe(seenImages.some((b) => sameBytes(b, file.bytes)));
 				// The type came from the bytes where the name or the served type did not say it.
 				if (file.key === '8f3a2c' || file.key === 'sunset.jpg') expect(d.detectedType).toBe('image/png');
 				// A copy of an image has the same document ID: the ID is derived from the bytes, not the name.
@@ -202,7 +215,7 @@ test(`n8n ${n8n.N8N_VERSION}: the example runs on its schedule in \`n8n start\` 
 			// Credits only for images never checked before (a copy, within the tick or of an earlier one, is free).
 			const newImages = [];
 			for (const f of tick.batch) {
-				if (f.type === 'text/plain') continue;
+				if (isStray(f)) continue;
 				if (![...seenImages, ...newImages].some((b) => sameBytes(b, f.bytes))) newImages.push(f.bytes);
 			}
 			expect({ credits: tick.credits, documents: tick.documents }).toEqual({ credits: newImages.length, documents: newImages.length });
@@ -220,9 +233,16 @@ test(`n8n ${n8n.N8N_VERSION}: the example runs on its schedule in \`n8n start\` 
 				expect(mail.text).toContain(`Image: ${name}\n`);
 				expect(mail.text).toContain(`Verdict: ${AI}\n`);
 				expect(mail.text).toContain(`Score: ${scoreFor(bytes)} `);
+				const saved = await s3.get(BUCKET, `heatmaps/${stemOf(name)}-heatmap.png`);
+				if (hasNoHeatmap(bytes)) {
+					// Alerted all the same, saying why there is no heatmap; none is attached or saved.
+					expect(mail.attachments).toEqual([]);
+					expect(mail.text).toMatch(/No heatmap: .*has no heatmap/);
+					expect(saved).toBeUndefined();
+					continue;
+				}
 				// The heatmap is attached under the image's own name, and is the one saved in the bucket.
 				expect(mail.attachments.map((a) => a.fileName)).toEqual([`${stemOf(name)}-heatmap.png`]);
-				const saved = await s3.get(BUCKET, `heatmaps/${stemOf(name)}-heatmap.png`);
 				expect(saved).toBeDefined();
 				expect(sameBytes(mail.attachments[0].content, saved.bytes)).toBe(true);
 			}
@@ -235,7 +255,8 @@ test(`n8n ${n8n.N8N_VERSION}: each new image's heatmap is back in the bucket und
 	expect(ticks.length).toBe(BATCHES.length); // the ticks above ran
 	const keys = (await s3.list(BUCKET, 'heatmaps/')).sort();
 	// One per distinct image. Of the two copies in one tick the run keeps the first the bucket lists (S3 lists keys
-	// in byte order: "forest (copy).png" before "forest.png"); the copy of tick 3 adds none.
+	// in byte order: "forest (copy).png" before "forest.png"); the copy of tick 3 adds none, nor does skyline.png,
+	// which has no heatmap.
 	const stems = ['8f3a2c', 'beach photo', 'city', 'forest (copy)', 'harbour', 'portrait', 'sunset'];
 	expect(keys).toEqual(stems.map((s) => `heatmaps/${s}-heatmap.png`));
 	for (const key of keys) {
