@@ -165,6 +165,7 @@ afterAll(async () => {
 	await smtp?.stop();
 	await sim?.stop();
 	fs.rmSync(work, { recursive: true, force: true });
+	if (instance) fs.rmSync(instance.userFolder, { recursive: true, force: true }); // n8n is stopped: its folder can go
 });
 
 test(`n8n ${n8n.N8N_VERSION}: the example runs on its schedule in \`n8n start\` over ${BATCHES.length} ticks, files added to the bucket between them`, async () => {
