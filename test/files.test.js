@@ -122,6 +122,24 @@ describe('many files per item', () => {
 		for (const item of r.items) expect(item).toMatchObject({ pairedItem: { item: 0 }, json: { subject: 'Photos from the trip', from: 'ana@example.com' } });
 	});
 
+	test('copies of one image in the same run: one upload, one credit, one document; the copy says reused', async () => {
+		const bytes = image.jpeg(3000, 850);
+		const from = ctx.sim.requests.length;
+		const { result: r, credits } = await creditsUsed(() =>
+			ctx.run(detect({ inputFiles: 'allImages' }), [email([file(bytes, 'forest.jpg', 'image/jpeg'), file(bytes, 'forest (copy).jpg', 'image/jpeg'), file(bytes, 'forest again.jpg', 'image/jpeg')])]),
+		);
+		expect(credits).toBe(1);
+		expect(ctx.sim.requests.slice(from).filter((q) => q.method === 'PUT')).toHaveLength(1);
+		expect(new Set(r.items.map((i) => i.json.id)).size).toBe(1);
+		expect(r.items.map((i) => i.json.score)).toEqual([scoreFor(bytes), scoreFor(bytes), scoreFor(bytes)]);
+		expect(r.items.map((i) => i.json.reused).sort()).toEqual([false, true, true]);
+	});
+
+	test('a short text file among them is "not an image", not "too small"', async () => {
+		const r = await ctx.run(detect({ inputFiles: 'allImages' }), [email([file(Buffer.from('remember the milk'), 'notes.txt', 'text/plain')])]);
+		expect(r.items[0].json).toMatchObject({ status: 'skipped', skipReason: expect.stringMatching(/"notes.txt" is not an image/) });
+	});
+
 	test('a form\'s file field works for one file ("Image") and for several ("Image_0", "Image_1") with the same setting', async () => {
 		const one = image.jpeg(3000, 815);
 		const two = [image.jpeg(3100, 816), image.jpeg(3200, 817)];

@@ -12,6 +12,11 @@ export interface OperationContext {
 	poller: Poller;
 	/** Run as an AI agent's tool: the input is the model's arguments, and the output is what the model reads. */
 	tool: boolean;
+	/**
+	 * The submissions of this run under way, by document ID: a copy of an image in the same run (two attachments
+	 * with the same bytes) waits for the first one's instead of uploading again.
+	 */
+	submissions: Map<string, Promise<unknown>>;
 }
 
 /**

@@ -69,7 +69,7 @@ async function runOperation(n8n: IExecuteFunctions, tool: boolean, secrets: stri
 	secrets.push(...transport.secrets);
 	const api = new ImageDetectorApi(transport);
 	const poller = new Poller(async (id, scope) => await api.query(id, scope), n8n.getExecutionCancelSignal?.());
-	const context: OperationContext = { n8n, api, poller, tool };
+	const context: OperationContext = { n8n, api, poller, tool, submissions: new Map() };
 	// A tool's failure is the model's answer, item by item, exactly as Continue On Fail makes it.
 	const continueOnFail = tool || n8n.continueOnFail();
 	const itemIndexes = n8n.getInputData().map((_, i) => i);

@@ -190,8 +190,18 @@ export function checkImageSize(fileName: string, size: number): void {
  * imageTypeOf). `allowPdf` is false inside a ZIP.
  */
 export function checkImage(fileName: string, bytes: Buffer, allowPdf = true, mimeType?: string): ImageType {
-	checkImageSize(fileName, bytes.length);
-	return imageTypeOf(fileName, mimeType, bytes.subarray(0, 4096), allowPdf);
+	return checkSizeAndType(fileName, bytes.length, () => imageTypeOf(fileName, mimeType, bytes.subarray(0, 4096), allowPdf));
+}
+
+/**
+ * Size and type, in the order that says most: an empty file is empty; then what it is (a 63-byte notes.txt is "not
+ * an image" rather than "too small"); then whether an image is within the API's sizes.
+ */
+export function checkSizeAndType(fileName: string, size: number, type: () => ImageType): ImageType {
+	if (!size) checkImageSize(fileName, size);
+	const found = type();
+	checkImageSize(fileName, size);
+	return found;
 }
 
 /** A file's name without its extension, for the names of files made from it ("beach photo" of "beach photo.png"). */

@@ -10,7 +10,7 @@ import { nonPublicReason } from '../../helpers/addresses';
 import type { InputFile } from '../../helpers/binary';
 import { carriedFiles, FILES_IN_JSON, headOf, readFile, selectFiles, sizeOf } from '../../helpers/binary';
 import type { ImageType } from '../../helpers/files';
-import { checkDocumentId, checkHttpUrl, checkImage, checkImageSize, imageTypeOf, MAX_IMAGE_BYTES, stemOf, uploadNameFor } from '../../helpers/files';
+import { checkDocumentId, checkHttpUrl, checkImage, checkSizeAndType, imageTypeOf, MAX_IMAGE_BYTES, stemOf, uploadNameFor } from '../../helpers/files';
 import type { FileLabel } from '../../transport/errors';
 import { aboutFile, afterSubmission, documentError, failedDetection, InputProblem } from '../../transport/errors';
 import type { Operation, OperationContext, Slot, SlotOutput, SlotProblem, WorkUnit } from '../operation';
@@ -272,8 +272,8 @@ const allowsPrivate = (context: OperationContext, itemIndex: number) => context.
  */
 async function checkFile(context: OperationContext, file: InputFile, everyImage: boolean): Promise<ImageType> {
 	const name = file.meta.fileName ?? file.field;
-	checkImageSize(name, await sizeOf(context.n8n, file));
-	const type = imageTypeOf(name, file.meta.mimeType, await headOf(context.n8n, file));
+	const head = await headOf(context.n8n, file);
+	const type = checkSizeAndType(name, await sizeOf(context.n8n, file), () => imageTypeOf(name, file.meta.mimeType, head));
 	if (everyImage && type.ext === 'pdf') throw new InputProblem(`"${name}" is a PDF, not an image`, 'Only images are checked under "Every Image of the Item".');
 	return type;
 }
@@ -375,7 +375,14 @@ async function detectOne(context: OperationContext, itemIndex: number, source: S
 
 	// Your own Document ID, a derived one (the same image and options land on the same document), or a random one.
 	const reuse = options.reuseEarlierResult !== false && body.id === undefined;
-	const earlier = reuse ? await findEarlier(context, image.bytes, body, scope) : undefined;
+	let earlier = reuse ? await findEarlier(context, image.bytes, body, scope) : undefined;
+	const sameInThisRun = earlier && !earlier.answer ? context.submissions.get(earlier.id) : undefined;
+	if (earlier && sameInThisRun) {
+		// A copy of an image this run is submitting already: its document, once it is there, is this one's too.
+		await sameInThisRun;
+		const answer = await api.query(earlier.id, scope);
+		if (answer && answer.status !== 'failed') earlier = { ...earlier, answer };
+	}
 	const outcome = { reused: earlier?.answer !== undefined, ...(earlier?.failedBefore ? { earlierAttemptsFailed: earlier.failedBefore } : {}) };
 	const document = { fileName, described, outcome, options, deadline, timeoutSeconds };
 	if (earlier?.answer) {
@@ -384,7 +391,10 @@ async function detectOne(context: OperationContext, itemIndex: number, source: S
 		return await afterSubmission(n8n, { documentId: id }, async () => await resultOf(context, itemIndex, { ...document, id, known: earlier.answer }));
 	}
 	const documentId = earlier?.id ?? (typeof body.id === 'string' ? body.id : randomUUID());
-	const submitted = await submitImage(api, image, body, scope, { documentId, nodeMadeId: body.id === undefined });
+	// Set before the first await, so that a copy that found no earlier document either waits here or goes first.
+	const submission = submitImage(api, image, body, scope, { documentId, nodeMadeId: body.id === undefined });
+	context.submissions.set(documentId, submission.catch(() => undefined));
+	const submitted = await submission;
 	image = undefined; // the bytes are not needed while the result is made
 	const { id, submittedAt } = submitted;
 	if (!wait) return [pendingItem(context, itemIndex, id, 'pending', document)];
