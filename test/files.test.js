@@ -154,6 +154,13 @@ describe('many files per item', () => {
 		]);
 	});
 
+	test('the order is the fields\' (attachment_2 before attachment_10), whatever order n8n keeps them in', async () => {
+		const names = ['attachment_10', 'attachment_2', 'attachment_0', 'attachment_1'];
+		const bytes = names.map((_, k) => image.jpeg(2000, 870 + k));
+		const r = await ctx.run(detect({ inputFiles: 'allImages' }), [{ json: {}, binary: Object.fromEntries(names.map((n, k) => [n, file(bytes[k], `${n}.jpg`, 'image/jpeg')])) }]);
+		expect(r.items.map((i) => i.json.binaryField)).toEqual(['attachment_0', 'attachment_1', 'attachment_2', 'attachment_10']);
+	});
+
 	test('a comma-separated list of fields, and a file object from an expression ({{ $binary.attachment_1 }})', async () => {
 		const files = [image.jpeg(3000, 818), image.jpeg(3000, 819), image.jpeg(3000, 820)];
 		const item = email(files.map((b, k) => file(b, `p${k}.jpg`, 'image/jpeg')));
@@ -204,6 +211,25 @@ describe("n8n's combined binary mode (files in $json._files)", () => {
 		expect(out.binary).toBeUndefined();
 		expect(out.json._files.data.fileName).toBe('beach.png');
 		expect(out.json._files.heatmap).toMatchObject({ fileName: 'beach-heatmap.png', mimeType: 'image/png' });
+	});
+
+	test("a Form Trigger's files kept in the JSON itself ($json.Images, a list; $json.Image, one) are every image of the item", async () => {
+		const photos = [image.jpeg(3000, 860), image.jpeg(3000, 861), image.jpeg(3000, 862)];
+		const r = await ctx.run(
+			detect({ inputFiles: 'allImages' }),
+			[
+				{ json: { Name: 'Ana' }, filesInJson: { Images: [file(photos[0], 'a.jpg', 'image/jpeg'), file(photos[1], 'b.jpg', 'image/jpeg')] } },
+				{ json: { Name: 'Bo' }, filesInJson: { Image: file(photos[2], 'c.jpg', 'image/jpeg') } },
+			],
+			{ settings: combined },
+		);
+		expect(r.items.map((i) => [i.pairedItem.item, i.json.binaryField, i.json.score])).toEqual([
+			[0, 'Images_0', scoreFor(photos[0])],
+			[0, 'Images_1', scoreFor(photos[1])],
+			[1, 'Image', scoreFor(photos[2])],
+		]);
+		const named = await ctx.run(detect({ binaryPropertyName: 'Images_1' }), [{ json: {}, filesInJson: { Images: [file(photos[0], 'a.jpg', 'image/jpeg'), file(photos[1], 'b.jpg', 'image/jpeg')] } }], { settings: combined });
+		expect(named.items.map((i) => i.json.score)).toEqual([scoreFor(photos[1])]);
 	});
 
 	test('every image of the item, and Bulk Detect from items, in combined mode too', async () => {

@@ -81,7 +81,14 @@ class SourceNode {
 				const bytes = typeof file.bytes === 'function' ? file.bytes() : file.bytes;
 				binary[prop] = await this.helpers.prepareBinaryData(bytes, file.fileName, file.mimeType);
 			}
-			out.push({ json: item.json ?? {}, ...(item.binary ? { binary } : {}), pairedItem: { item: i } });
+			// Files a node keeps in the JSON itself ({ Images: [file, ...] }, as the Form Trigger does in combined mode).
+			const json = { ...(item.json ?? {}) };
+			for (const [key, list] of Object.entries(item.filesInJson ?? {})) {
+				const prepared = [];
+				for (const file of [].concat(list)) prepared.push(await this.helpers.prepareBinaryData(file.bytes, file.fileName, file.mimeType));
+				json[key] = Array.isArray(list) ? prepared : prepared[0];
+			}
+			out.push({ json, ...(item.binary ? { binary } : {}), pairedItem: { item: i } });
 		}
 		return [out];
 	}

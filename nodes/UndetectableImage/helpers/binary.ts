@@ -25,18 +25,43 @@ export function isFileObject(value: unknown): value is IBinaryData {
 	return typeof v.mimeType === 'string' && (typeof v.id === 'string' || typeof v.data === 'string');
 }
 
-/** Every file of an item, in the order n8n keeps them: its binary fields, then those in `_files`. */
+/** The same file, kept twice (a file object copied into the JSON beside the binary it came from). */
+const sameFile = (a: IBinaryData, b: IBinaryData) => a === b || (a.id !== undefined && a.id === b.id) || (a.id === undefined && b.id === undefined && a.data === b.data);
+
+/**
+ * Field names in a stable order: by name, and a number at the end by its value (attachment_2 before attachment_10).
+ * n8n names the files of a form or an email in the order its upload parser finished them, so the order of an
+ * item's keys can change from one run to the next.
+ */
+function byFieldName(a: InputFile, b: InputFile): number {
+	const split = (name: string) => /^(.*?)(\d+)$/.exec(name) ?? [name, name, ''];
+	const [, stemA, numberA] = split(a.field);
+	const [, stemB, numberB] = split(b.field);
+	if (stemA !== stemB) return stemA < stemB ? -1 : 1;
+	return (numberA === '' ? -1 : Number(numberA)) - (numberB === '' ? -1 : Number(numberB));
+}
+
+/**
+ * Every file of an item, wherever n8n put it: its binary fields; in combined binary mode `_files`; and file objects
+ * a node left in the JSON itself (in combined mode the Form Trigger keeps a file field there: `Images`, a file or a
+ * list of them, named `Images_0`, `Images_1`, ... as in the ordinary mode). Each file once, ordered by field name.
+ */
 export function filesOfItem(n8n: IExecuteFunctions, itemIndex: number): InputFile[] {
 	const item = n8n.getInputData()[itemIndex];
 	const files: InputFile[] = [];
-	for (const [field, meta] of Object.entries(item.binary ?? {})) if (isFileObject(meta)) files.push({ itemIndex, field, meta });
-	const inJson = item.json?.[FILES_IN_JSON];
-	if (inJson && typeof inJson === 'object' && !Array.isArray(inJson)) {
-		for (const [field, meta] of Object.entries(inJson)) {
-			if (isFileObject(meta) && !files.some((f) => f.field === field)) files.push({ itemIndex, field, meta });
-		}
+	const add = (field: string, meta: unknown) => {
+		if (isFileObject(meta) && !files.some((f) => f.field === field || sameFile(f.meta, meta))) files.push({ itemIndex, field, meta });
+	};
+	for (const [field, meta] of Object.entries(item.binary ?? {})) add(field, meta);
+	const json = item.json ?? {};
+	const inJson = json[FILES_IN_JSON];
+	if (inJson && typeof inJson === 'object' && !Array.isArray(inJson)) for (const [field, meta] of Object.entries(inJson)) add(field, meta);
+	for (const [field, value] of Object.entries(json)) {
+		if (field === FILES_IN_JSON) continue;
+		if (Array.isArray(value) && value.length && value.every(isFileObject)) value.forEach((meta, k) => add(`${field}_${k}`, meta));
+		else add(field, value);
 	}
-	return files;
+	return files.sort(byFieldName);
 }
 
 /** The names in a field parameter: one, or several separated by commas. */
