@@ -30,12 +30,14 @@ test('ci.yml runs the steps .ci/run runs, in the same order', () => {
 	const fromCiRun = [
 		/^(npm ci[^|\n]*?)\s*\|\|/m.exec(ciRun)[1],
 		'npm run lint',
+		'npm run scan',
 		'npm test',
 		...versions.map((v) => `N8N_VERSION=${v} npm run test:e2e`),
 		'npm run test:queue',
 	];
 	expect(ciRun).toMatch(/^npm run test:queue -- --json/m);
 	expect(ciRun).toMatch(/^npm run lint \|\| exit 1$/m);
+	expect(ciRun).toMatch(/^npm run scan \|\| exit 1$/m);
 	expect(ciRun).toMatch(/^npm test -- --json/m);
 	expect(ciRun).toMatch(/N8N_VERSION=\$version npm run test:e2e -- --json/);
 	expect(fromYml).toEqual(fromCiRun);

@@ -1,10 +1,10 @@
 // Download Heatmap / Download Preview, and Detect's "Download Heatmap" option: both URL kinds of the reference.
-const { Simulator, DEFAULT_KEY } = require('./simulator');
-const { getEngine } = require('./harness/engine');
-const { imageItem } = require('./harness/setup');
-const { image } = require('./harness/fixtures');
-const { scoreFor } = require('./simulator/documents');
-const { heatmapPng, previewPng } = require('./simulator/png');
+const { Simulator, DEFAULT_KEY } = require('../simulator');
+const { getEngine } = require('../harness/engine');
+const { imageItem } = require('../harness/setup');
+const { image } = require('../harness/fixtures');
+const { scoreFor } = require('../simulator/documents');
+const { heatmapPng, previewPng } = require('../simulator/png');
 
 const OTHER_KEY = 'sim-key-other-account';
 const sims = {};
@@ -178,7 +178,7 @@ describe('secure asset answers the reference describes', () => {
 	}, 60_000);
 
 	test('a bulk batch id has no single heatmap', async () => {
-		const { zipOf } = require('./harness/fixtures');
+		const { zipOf } = require('../harness/fixtures');
 		const z = zipOf([{ name: 'a.jpg', data: image.jpeg(2000, 916) }]);
 		const b = await run(sim(), { resource: 'image', operation: 'bulkDetect', waitForResult: false }, [imageItem(z, 'z.zip', 'application/zip')]);
 		const r = await run(sim(), { resource: 'image', operation: 'downloadHeatmap', documentId: b.items[0].json.batchId });

@@ -1,8 +1,8 @@
 // Detect through n8n's engine against the simulator: the handshake, names and types, options, outputs.
-const { useSimulator, imageItem, DEFAULT_KEY } = require('./harness/setup');
-const { image } = require('./harness/fixtures');
-const { scoreFor, verdictFor } = require('./simulator/documents');
-const { useTiming, FAST, PRODUCTION } = require('./harness/engine');
+const { useSimulator, imageItem, DEFAULT_KEY } = require('../harness/setup');
+const { image } = require('../harness/fixtures');
+const { scoreFor, verdictFor } = require('../simulator/documents');
+const { useTiming, FAST, PRODUCTION } = require('../harness/engine');
 
 const ctx = useSimulator();
 const detect = (extra = {}) => ({ resource: 'image', operation: 'detect', ...extra });

@@ -1,7 +1,7 @@
 // Get Result, Check Credits, the credential test, and the API's own errors as a user reads them.
-const { useSimulator, imageItem, DEFAULT_KEY } = require('./harness/setup');
-const { image } = require('./harness/fixtures');
-const { scoreFor, verdictFor } = require('./simulator/documents');
+const { useSimulator, imageItem, DEFAULT_KEY } = require('../harness/setup');
+const { image } = require('../harness/fixtures');
+const { scoreFor, verdictFor } = require('../simulator/documents');
 
 const POOR_KEY = 'sim-key-poor-0001';
 const ctx = useSimulator({ keys: { [DEFAULT_KEY]: 1000, [POOR_KEY]: 0 } });

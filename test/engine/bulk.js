@@ -1,7 +1,7 @@
 // Bulk Detect: from a ZIP and from the images of many items; per-image and per-batch output; timeouts.
-const { useSimulator, imageItem, DEFAULT_KEY } = require('./harness/setup');
-const { image, zipOf } = require('./harness/fixtures');
-const { scoreFor, verdictFor } = require('./simulator/documents');
+const { useSimulator, imageItem, DEFAULT_KEY } = require('../harness/setup');
+const { image, zipOf } = require('../harness/fixtures');
+const { scoreFor, verdictFor } = require('../simulator/documents');
 
 const ctx = useSimulator();
 const bulk = (extra = {}) => ({ resource: 'image', operation: 'bulkDetect', ...extra });

@@ -1,8 +1,8 @@
 // What the network and the API throw at the node: 429s, 5xx, dropped connections. No item is lost, no credit is
 // spent twice, and no error shows the key.
-const { useSimulator, imageItem, DEFAULT_KEY } = require('./harness/setup');
-const { image, zipOf } = require('./harness/fixtures');
-const { scoreFor } = require('./simulator/documents');
+const { useSimulator, imageItem, DEFAULT_KEY } = require('../harness/setup');
+const { image, zipOf } = require('../harness/fixtures');
+const { scoreFor } = require('../simulator/documents');
 
 const ctx = useSimulator();
 const detect = (extra = {}) => ({ resource: 'image', operation: 'detect', ...extra });

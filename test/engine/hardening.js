@@ -2,11 +2,11 @@
 // The key goes to the configured API origin and nowhere else, redirects included; a pasted key is cleaned the same
 // way for header and body; no text the node makes shows the key; every download is capped while it streams.
 // Against the simulator, made hostile where needed (redirects, endless bodies, pages instead of files).
-const { useSimulator, imageItem, DEFAULT_KEY } = require('./harness/setup');
-const { Simulator } = require('./simulator');
-const { getEngine } = require('./harness/engine');
-const { image, zipOf } = require('./harness/fixtures');
-const { scoreFor } = require('./simulator/documents');
+const { useSimulator, imageItem, DEFAULT_KEY } = require('../harness/setup');
+const { Simulator } = require('../simulator');
+const { getEngine } = require('../harness/engine');
+const { image, zipOf } = require('../harness/fixtures');
+const { scoreFor } = require('../simulator/documents');
 
 const ctx = useSimulator();
 const credits = { resource: 'account', operation: 'getCredits' };

@@ -1,10 +1,10 @@
 // The node as an AI agent's tool, through n8n's engine: what the Tool variant offers a model (its defaults, the
 // arguments n8n builds from its $fromAI expressions, its description), what the model reads back (compact
 // results, and every failure as an answer with its fix), and the addresses a model may not make n8n fetch.
-const { useSimulator, DEFAULT_KEY } = require('./harness/setup');
-const { image } = require('./harness/fixtures');
-const { scoreFor, verdictFor } = require('./simulator/documents');
-const { wf } = require('./harness/engine');
+const { useSimulator, DEFAULT_KEY } = require('../harness/setup');
+const { image } = require('../harness/fixtures');
+const { scoreFor, verdictFor } = require('../simulator/documents');
+const { wf } = require('../harness/engine');
 
 const ctx = useSimulator();
 /** A tool call: the model's arguments are the one input item, as the agent's engine request hands them over. */

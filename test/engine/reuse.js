@@ -2,13 +2,13 @@
 // Never billed twice for the same image: Detect's document ID is derived from the key, the image and the options
 // that change the result, so a re-run finds the earlier document instead of submitting (and paying) again.
 const path = require('path');
-const { useSimulator, imageItem, DEFAULT_KEY } = require('./harness/setup');
-const { image } = require('./harness/fixtures');
-const { scoreFor } = require('./simulator/documents');
+const { useSimulator, imageItem, DEFAULT_KEY } = require('../harness/setup');
+const { image } = require('../harness/fixtures');
+const { scoreFor } = require('../simulator/documents');
 
 const ctx = useSimulator();
 const detect = (extra = {}) => ({ resource: 'image', operation: 'detect', ...extra });
-const { derivedDocumentId } = require(path.resolve(__dirname, '..', 'dist', 'nodes', 'UndetectableImage', 'api', 'documentIds.js'));
+const { derivedDocumentId } = require(path.resolve(__dirname, '..', '..', 'dist', 'nodes', 'UndetectableImage', 'api', 'documentIds.js'));
 
 /** What reached the simulator since `from`: uploads (PUT to storage), submissions, queries. */
 function traffic(from) {

@@ -1,6 +1,6 @@
 // Bad input is refused with a message that says what is wrong and how to fix it, before any request is sent.
-const { useSimulator, imageItem } = require('./harness/setup');
-const { image } = require('./harness/fixtures');
+const { useSimulator, imageItem } = require('../harness/setup');
+const { image } = require('../harness/fixtures');
 
 const ctx = useSimulator();
 const detect = (extra = {}) => ({ resource: 'image', operation: 'detect', ...extra });
@@ -69,7 +69,7 @@ describe('Detect refuses bad input before any request', () => {
 	});
 
 	test('a ZIP is sent to Bulk Detect', async () => {
-		const { zipOf } = require('./harness/fixtures');
+		const { zipOf } = require('../harness/fixtures');
 		await refused(detect(), [imageItem(zipOf([{ name: 'a.png', data: image.png(3000) }]), 'pics.png', 'image/png')], /"pics.png" is a ZIP archive/, /Bulk Detect/);
 	});
 

@@ -1,9 +1,9 @@
 // Files wherever n8n puts them, through n8n's engine against the simulator: many files per item (forms, email
 // attachments), field lists and file objects from expressions, every image of an item, n8n's combined binary mode,
 // types told by the bytes, names the user knows, error items that name their file.
-const { useSimulator, imageItem } = require('./harness/setup');
-const { image } = require('./harness/fixtures');
-const { scoreFor, verdictFor } = require('./simulator/documents');
+const { useSimulator, imageItem } = require('../harness/setup');
+const { image } = require('../harness/fixtures');
+const { scoreFor, verdictFor } = require('../simulator/documents');
 
 const ctx = useSimulator();
 const detect = (extra = {}) => ({ resource: 'image', operation: 'detect', ...extra });
