@@ -223,6 +223,10 @@ async function startServer(instance, { port, env = {}, owner } = {}) {
 	try {
 		await until(`n8n ${N8N_VERSION} to answer at ${base}`, async () => !proc.exited && (await fetch(`${base}/healthz`)).ok, 180_000);
 		await until('its REST API', async () => (await fetch(`${base}/rest/settings`)).ok, 60_000);
+		// Seen once on 2.41.1: /rest/settings answered while /rest/login was still "Cannot POST" (404). Ready is
+		// when the login route is there too (an empty login is refused, not unknown).
+		await until('its login route', async () => !proc.exited && (await fetch(`${base}/rest/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status !== 404, 60_000);
+		if (proc.exited) throw new Error(`n8n ${N8N_VERSION} exited while starting`);
 		if (owner) {
 			const r = await fetch(`${base}/rest/owner/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(owner) });
 			// A second start of the same folder has its owner already.
