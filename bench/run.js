@@ -162,7 +162,8 @@ async function main() {
 
 	// Detect with Download Heatmap: the score and the heatmap (made heatmapMs after it) in one wait, then the file.
 	const heatmapSim = await startSim();
-	const heatmap = await runNode(heatmapSim, { resource: 'image', operation: 'detect', options: { concurrency: 5, downloadHeatmap: true } }, items(N, 1500, 3000));
+	// The analysis (made after the heatmap here) is not waited for: this measures the heatmap's own wait and file.
+	const heatmap = await runNode(heatmapSim, { resource: 'image', operation: 'detect', options: { concurrency: 5, downloadHeatmap: true, waitForAnalysis: false } }, items(N, 1500, 3000));
 	const heatmapStats = await heatmapSim.stats();
 	results.heatmap = { ...heatmap, ...pollingFigures(heatmapStats) };
 	await heatmapSim.stop();
@@ -198,7 +199,7 @@ async function main() {
 		['sequential client, polls every 2 s', sequential],
 		['floor at concurrency 5: ceil(50/5) x 1.5 s', floor(5)],
 		['floor at concurrency 10: ceil(50/10) x 1.5 s', floor(10)],
-		['this node, concurrency 5, Download Heatmap', results.heatmap.seconds],
+		['this node, concurrency 5, Download Heatmap (no analysis)', results.heatmap.seconds],
 		['floor with heatmap: ceil(50/5) x (1.5 + 1.0) s', heatmapFloor],
 		['this node, defaults (waits for the analysis)', results.defaults.seconds],
 		['floor with analysis: ceil(50/5) x (1.5 + 2.0) s', analysisFloor],
@@ -206,7 +207,7 @@ async function main() {
 		['bulk from items (one request for 50)', bulk.seconds],
 	];
 	console.log('Wall time for 50 images');
-	for (const [name, s] of rows) console.log(`  ${name.padEnd(50)} ${fmt(s, 1).padStart(6)} s`);
+	for (const [name, s] of rows) console.log(`  ${name.padEnd(54)} ${fmt(s, 1).padStart(6)} s`);
 
 	const checks = [
 		['concurrency 5: wall time / floor', results[5].seconds / floor(5), '<= 1.15', (x) => x <= 1.15],
