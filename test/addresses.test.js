@@ -32,6 +32,8 @@ describe('non-public addresses', () => {
 		['http://[::ffff:7f00:1]/', 'a loopback address'],
 		['http://[64:ff9b::a9fe:a9fe]/', 'a link-local address'],
 		['http://[2001:db8::1]/', 'a documentation address'],
+		['http://[::ffff:0:10.0.0.1]/', 'a private address'],
+		['http://[2002:a00:1::]/', 'a 6to4 private address'],
 		['http://2130706433/', 'a loopback address'],
 		['http://0177.0.0.1/', 'a loopback address'],
 		['http://localhost/', "a name without a domain, which only n8n's own network can resolve"],
@@ -44,7 +46,7 @@ describe('non-public addresses', () => {
 		expect(reason(url)).toBe(why);
 	});
 
-	test.each(['https://example.com/cat.png', 'http://8.8.8.8/', 'http://172.32.0.1/', 'http://100.128.0.1/', 'http://192.169.0.1/', 'http://[2606:4700::1111]/', 'https://cdn.images.example.co.uk/a.jpg', 'http://11.0.0.1/'])(
+	test.each(['https://example.com/cat.png', 'http://8.8.8.8/', 'http://172.32.0.1/', 'http://100.128.0.1/', 'http://192.169.0.1/', 'http://[2606:4700::1111]/', 'http://[2002:808:808::]/', 'https://cdn.images.example.co.uk/a.jpg', 'http://11.0.0.1/'])(
 		'%s is public',
 		(url) => {
 			expect(reason(url)).toBeUndefined();

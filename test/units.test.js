@@ -42,6 +42,12 @@ describe('file names', () => {
 		expect(files.sniffExtension(image.jpeg(2000, 1))).toBe('jpg');
 		expect(files.sniffExtension(Buffer.from('<?xml version="1.0"?><svg xmlns="x"></svg>'))).toBe('svg');
 		expect(files.sniffExtension(Buffer.from('<html>nope</html>'))).toBeUndefined();
+		// "BM" starts many a text file; a BMP has a DIB header of a known size at byte 14.
+		expect(files.sniffExtension(Buffer.from('BM is for Bob Marley, whose songs I like a lot'))).toBeUndefined();
+		const bmp = Buffer.alloc(2000);
+		bmp.write('BM', 0, 'latin1');
+		bmp.writeUInt32LE(40, 14);
+		expect(files.sniffExtension(bmp)).toBe('bmp');
 		// Agreeing: the name's own extension is kept (jpeg stays jpeg), and nothing is said.
 		expect(files.checkImage('x.jpeg', image.jpeg(2000, 1))).toEqual({ ext: 'jpeg', contentType: 'image/jpeg', fromBytes: false });
 		expect(files.checkImage('x', image.png(2000, 1), true, 'image/png')).toEqual({ ext: 'png', contentType: 'image/png', fromBytes: false });

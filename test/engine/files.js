@@ -198,6 +198,102 @@ describe('many files per item', () => {
 	});
 });
 
+describe('review of files per item: the edge cases', () => {
+	test('Bulk Detect from items with {{ $binary.attachment_0 }}: each item its own file', async () => {
+		const photos = [image.jpeg(1500, 880), image.jpeg(1500, 881)];
+		const r = await ctx.run({ resource: 'image', operation: 'bulkDetect', bulkSource: 'items', binaryPropertyName: '={{ $binary.attachment_0 }}' }, [
+			email([file(photos[0], 'one.jpg', 'image/jpeg')]),
+			email([file(photos[1], 'two.jpg', 'image/jpeg')]),
+		]);
+		expect(r.error).toBeUndefined();
+		expect(r.items.map((i) => [i.pairedItem.item, i.json.binaryField, i.json.score])).toEqual([
+			[0, 'attachment_0', scoreFor(photos[0])],
+			[1, 'attachment_0', scoreFor(photos[1])],
+		]);
+	});
+
+	test('a file object from the raw item or from $json._files names its own field, not the first one', async () => {
+		const photos = [image.jpeg(3000, 882), image.jpeg(3000, 883)];
+		const item = email(photos.map((b, k) => file(b, `r${k}.jpg`, 'image/jpeg')));
+		const raw = await ctx.run(detect({ binaryPropertyName: '={{ $input.item.binary.attachment_1 }}' }), [item]);
+		expect(raw.items.map((i) => [i.json.binaryField, i.json.score])).toEqual([['attachment_1', scoreFor(photos[1])]]);
+		const inJson = await ctx.run(detect({ binaryPropertyName: '={{ $json._files.attachment_1 }}' }), [item], { settings: { binaryMode: 'combined' } });
+		expect(inJson.items.map((i) => [i.json.binaryField, i.json.score])).toEqual([['attachment_1', scoreFor(photos[1])]]);
+	});
+
+	test('one missing name in a list is that entry\'s error; the others are checked', async () => {
+		const photos = [image.jpeg(3000, 884), image.jpeg(3000, 885)];
+		const r = await ctx.run(detect({ binaryPropertyName: 'attachment_0, nope, attachment_1, attachment_0' }), [email(photos.map((b, k) => file(b, `m${k}.jpg`, 'image/jpeg')))], {
+			continueOnFail: true,
+		});
+		expect(r.items.map((i) => [i.json.binaryField, i.json.score ?? i.json.error])).toEqual([
+			['attachment_0', scoreFor(photos[0])],
+			['nope', 'Item 0 has no binary field "nope"'],
+			['attachment_1', scoreFor(photos[1])],
+		]);
+	});
+
+	test('"Every Image of the Item" on an item with no files says so, in Detect and Bulk Detect', async () => {
+		const r = await ctx.run(detect({ inputFiles: 'allImages' }), [{ json: { subject: 'no attachments' } }]);
+		expect(r.items).toEqual([{ json: expect.objectContaining({ status: 'skipped', skipReason: 'The item has no files' }), pairedItem: { item: 0 } }]);
+		const bulk = await ctx.run({ resource: 'image', operation: 'bulkDetect', bulkSource: 'items', inputFiles: 'allImages' }, [{ json: {} }, email([file(image.jpeg(1500, 886), 'x.jpg', 'image/jpeg')])]);
+		expect(bulk.items.map((i) => [i.pairedItem.item, i.json.status])).toEqual([
+			[0, 'skipped'],
+			[1, 'done'],
+		]);
+	});
+
+	test('a failed packed batch: each error item names its own file (per image) or is one item paired to all (per batch)', async () => {
+		const items = [email([file(image.jpeg(1500, 887), 'a.jpg', 'image/jpeg'), file(image.jpeg(1500, 888), 'b.jpg', 'image/jpeg')]), email([file(image.jpeg(1500, 889), 'c.jpg', 'image/jpeg')])];
+		const bulk = (extra) => ({ resource: 'image', operation: 'bulkDetect', bulkSource: 'items', inputFiles: 'allImages', ...extra });
+		ctx.sim.faults.once('api', 'POST', '/bulk-upload', { status: 400, json: { detail: 'Too many files' } });
+		const perImage = await ctx.run(bulk(), items, { continueOnFail: true });
+		expect(perImage.items.map((i) => [i.pairedItem.item, i.json.fileName, i.json.binaryField, /Too many files/.test(i.json.error)])).toEqual([
+			[0, 'a.jpg', 'attachment_0', true],
+			[0, 'b.jpg', 'attachment_1', true],
+			[1, 'c.jpg', 'attachment_0', true],
+		]);
+		ctx.sim.faults.once('api', 'POST', '/bulk-upload', { status: 400, json: { detail: 'Too many files' } });
+		const perBatch = await ctx.run(bulk({ outputMode: 'perBatch' }), items, { continueOnFail: true });
+		expect(perBatch.items).toEqual([{ json: expect.objectContaining({ error: expect.stringMatching(/Too many files/) }), pairedItem: [{ item: 0 }, { item: 1 }] }]);
+	});
+
+	test('One Item per Batch with several files per item pairs the batch to every item it holds', async () => {
+		const r = await ctx.run({ resource: 'image', operation: 'bulkDetect', bulkSource: 'items', inputFiles: 'allImages', outputMode: 'perBatch' }, [
+			email([file(image.jpeg(1500, 890), 'a.jpg', 'image/jpeg'), file(image.jpeg(1500, 891), 'b.jpg', 'image/jpeg')]),
+			email([file(image.jpeg(1500, 892), 'c.jpg', 'image/jpeg')]),
+		]);
+		expect(r.items).toEqual([{ json: expect.objectContaining({ expectedCount: 3, done: 3 }), pairedItem: [{ item: 0 }, { item: 1 }] }]);
+	});
+
+	test('copies of an image when the first one\'s upload fails: one more upload, one document, one credit', async () => {
+		const bytes = image.jpeg(3000, 893);
+		const from = ctx.sim.requests.length;
+		ctx.sim.faults.once('storage', 'PUT', /^\/uploads\//, { status: 403, raw: '<Error><Code>AccessDenied</Code></Error>', contentType: 'application/xml' });
+		const { result: r, credits } = await creditsUsed(() =>
+			ctx.run(detect({ inputFiles: 'allImages' }), [email([file(bytes, 'a.jpg', 'image/jpeg'), file(bytes, 'b.jpg', 'image/jpeg'), file(bytes, 'c.jpg', 'image/jpeg')])], { continueOnFail: true }),
+		);
+		expect(credits).toBe(1);
+		expect(ctx.sim.requests.slice(from).filter((q) => q.method === 'PUT')).toHaveLength(2);
+		expect(r.items.filter((i) => i.json.error).map((i) => i.json.error)).toEqual([expect.stringMatching(/AccessDenied/)]);
+		expect(r.items.filter((i) => i.json.score === scoreFor(bytes))).toHaveLength(2);
+	});
+
+	test('an analysis not written within the Timeout keeps the billed verdict and says why it is missing', async () => {
+		const saved = { ...ctx.sim.timing };
+		Object.assign(ctx.sim.timing, { analysisMs: 5000 });
+		try {
+			const bytes = image.jpeg(3000, 894);
+			const r = await ctx.run(detect({ options: { timeout: 1 } }), [imageItem(bytes, 'slow.jpg', 'image/jpeg')]);
+			expect(r.error).toBeUndefined();
+			expect(r.items[0].json).toMatchObject({ status: 'done', score: scoreFor(bytes), analysisStatus: 'pending', analysis: null });
+			expect(r.items[0].json.analysisError).toMatch(/not written within the Timeout \(1 s\); the score and verdict are final.*Get Result/);
+		} finally {
+			Object.assign(ctx.sim.timing, saved);
+		}
+	});
+});
+
 describe("n8n's combined binary mode (files in $json._files)", () => {
 	const combined = { binaryMode: 'combined' };
 

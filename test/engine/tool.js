@@ -117,6 +117,11 @@ describe('what the model reads back', () => {
 		expect(r.items[0].json.error).toMatch(/\*\*\*/);
 	});
 
+	test('a tool set to Binary File is told it gets no files, and to use Image URL', async () => {
+		const r = await call({ operation: 'detect', inputSource: 'binary' }, { imageUrl: 'https://example.com/a.png' });
+		expect(r.items[0].json).toMatchObject({ error: 'Item 0 has no binary field "data"', description: expect.stringMatching(/hands a tool no files.*"Image URL"/) });
+	});
+
 	test('a missing credential key is an answer too', async () => {
 		const r = await call({ operation: 'getResult' }, { documentId: 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee' }, { credentials: { ...ctx.credentials, apiKey: ' ' } });
 		expect(r.error).toBeUndefined();

@@ -13,7 +13,8 @@ const userFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'n8n-ud-test-'));
 Object.assign(process.env, {
 	N8N_USER_FOLDER: userFolder,
 	N8N_LOG_LEVEL: process.env.N8N_LOG_LEVEL || 'silent',
-	N8N_DEFAULT_BINARY_DATA_MODE: 'filesystem',
+	// n8n 2.x keeps files on disk; n8n 1.x in memory ("default"), which test/engine-memory.test.js asks for.
+	N8N_DEFAULT_BINARY_DATA_MODE: process.env.UD_TEST_BINARY_MODE || 'filesystem',
 	N8N_DIAGNOSTICS_ENABLED: 'false',
 	N8N_ENCRYPTION_KEY: 'test-encryption-key',
 });

@@ -5,7 +5,7 @@
 // clone or CI does not have.
 const Sequencer = require('@jest/test-sequencer').default;
 
-const FIRST = ['engine-timeouts', 'engine-detect', 'compat', 'engine-deadlines', 'engine-faults', 'engine-files', 'engine-bulk', 'package', 'units'];
+const FIRST = ['engine-timeouts', 'engine-detect', 'compat', 'engine-deadlines', 'engine-faults', 'engine-files', 'engine-bulk', 'engine-memory', 'package', 'units'];
 const rank = (test) => {
 	const name = require('path').basename(test.path).replace(/\.test\.js$/, '');
 	const at = FIRST.indexOf(name);

@@ -3,6 +3,7 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import type { ImageDetectorApi } from '../api/client';
 import type { Poller } from '../api/poller';
+import type { FileLabel } from '../transport/errors';
 import { InputProblem } from '../transport/errors';
 
 /** What every operation gets for one node run. */
@@ -31,6 +32,10 @@ export interface Slot {
 /** Work done as one piece: one file or item, or (Bulk Detect from items) the images packed into one ZIP. */
 export interface WorkUnit {
 	slots: Slot[];
+	/** Which file each slot is (same order as `slots`), so that an error item of a failed unit names its own. */
+	labels?: Array<FileLabel | undefined>;
+	/** The unit answers with one item for all its slots (a bulk batch, One Item per Batch): a failure is one item too. */
+	oneOutput?: boolean;
 }
 
 /** The output items for one slot. */
@@ -38,9 +43,10 @@ export interface SlotOutput extends Slot {
 	items: INodeExecutionData[];
 }
 
-/** A slot that cannot be done, with the reason: nothing is sent for it. */
+/** A slot that cannot be done, with the reason (and the file it is about): nothing is sent for it. */
 export interface SlotProblem extends Slot {
 	error: Error;
+	label?: FileLabel;
 }
 
 /** What the plan step decided before anything was sent. */

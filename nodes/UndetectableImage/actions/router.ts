@@ -4,6 +4,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import { ImageDetectorApi } from '../api/client';
 import { Poller } from '../api/poller';
 import { pool } from '../helpers/pool';
+import type { FileLabel } from '../transport/errors';
 import { itemError, redactJson } from '../transport/errors';
 import { RateGate, readCredential, Transport } from '../transport/transport';
 import { accountOperations } from './account';
@@ -35,10 +36,19 @@ export function isToolRun(n8n: IExecuteFunctions): boolean {
 	return n8n.getNode().type.endsWith('Tool');
 }
 
-/** Each slot's outputs, or its error; kept per input item, by part. */
-type Results = Map<number, Map<number, INodeExecutionData[] | Error>>;
+/** A slot's error, the file it is about, and (one item for a whole unit) the items it answers for. */
+interface Failure {
+	error: Error;
+	label?: FileLabel;
+	pairedItems?: number[];
+}
 
-function record(results: Results, slot: Slot, value: INodeExecutionData[] | Error) {
+/** Each slot's outputs, or its failure; kept per input item, by part. */
+type Results = Map<number, Map<number, INodeExecutionData[] | Failure>>;
+
+const isFailure = (value: INodeExecutionData[] | Failure | undefined): value is Failure => !!value && !Array.isArray(value);
+
+function record(results: Results, slot: Slot, value: INodeExecutionData[] | Failure) {
 	if (!results.has(slot.itemIndex)) results.set(slot.itemIndex, new Map());
 	results.get(slot.itemIndex)!.set(slot.part, value);
 }
@@ -59,7 +69,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		return [await runOperation(this, true, secrets)];
 	} catch (error) {
 		const e = itemError(this, error, 0, secrets);
-		return [[{ json: redactJson(errorJson(e), secrets), pairedItem: { item: 0 } }]];
+		return [[{ json: redactJson(errorJson({ error: e }), secrets), pairedItem: { item: 0 } }]];
 	}
 }
 
@@ -77,7 +87,7 @@ async function runOperation(n8n: IExecuteFunctions, tool: boolean, secrets: stri
 	const plan = operation.plan ? await operation.plan(context, itemIndexes) : oneUnitPerItem(itemIndexes);
 	const results: Results = new Map();
 	for (const done of plan.done ?? []) record(results, done, done.items);
-	for (const problem of plan.problems) record(results, problem, itemError(n8n, problem.error, problem.itemIndex, transport.secrets));
+	for (const problem of plan.problems) record(results, problem, { error: itemError(n8n, problem.error, problem.itemIndex, transport.secrets), label: problem.label });
 	// Without Continue On Fail, one bad item stops the run before any unit starts, so no credit is spent.
 	if (plan.problems.length && !continueOnFail) throw firstError(itemIndexes, results) ?? plan.problems[0].error;
 
@@ -110,7 +120,14 @@ async function runUnits(
 			try {
 				for (const output of await operation.execute(context, unit)) record(results, output, output.items);
 			} catch (error) {
-				for (const slot of unit.slots) record(results, slot, itemError(context.n8n, error, slot.itemIndex, secrets));
+				const e = itemError(context.n8n, error, unit.slots[0].itemIndex, secrets);
+				if (unit.oneOutput) {
+					// One item answered for the whole unit: so does its error, paired to all its items.
+					record(results, unit.slots[0], { error: e, pairedItems: [...new Set(unit.slots.map((slot) => slot.itemIndex))] });
+					for (const slot of unit.slots.slice(1)) record(results, slot, []);
+				} else {
+					unit.slots.forEach((slot, k) => record(results, slot, { error: e, label: unit.labels?.[k] }));
+				}
 				if (!continueOnFail) stopped = true;
 			}
 		},
@@ -124,7 +141,7 @@ function firstError(itemIndexes: number[], results: Results): Error | undefined 
 		const parts = results.get(itemIndex);
 		for (const part of [...(parts?.keys() ?? [])].sort((a, b) => a - b)) {
 			const value = parts!.get(part);
-			if (value instanceof Error) return value;
+			if (isFailure(value)) return value.error;
 		}
 	}
 	return undefined;
@@ -143,8 +160,9 @@ function collectOutput(itemIndexes: number[], results: Results, continueOnFail: 
 		if (!parts) continue;
 		for (const part of [...parts.keys()].sort((a, b) => a - b)) {
 			const result = parts.get(part)!;
-			if (result instanceof Error) {
-				output.push({ json: redactJson(errorJson(result), secrets), pairedItem: { item: itemIndex } });
+			if (isFailure(result)) {
+				const pairedItem = result.pairedItems ? result.pairedItems.map((item) => ({ item })) : { item: itemIndex };
+				output.push({ json: redactJson(errorJson(result), secrets), pairedItem });
 				continue;
 			}
 			for (const item of result) output.push({ ...item, json: redactJson(item.json, secrets), pairedItem: item.pairedItem ?? { item: itemIndex } });
@@ -157,13 +175,14 @@ function collectOutput(itemIndexes: number[], results: Results, continueOnFail: 
  * What a Continue On Fail item (and a tool's failed answer) says: the message, the fix, the file it was about and
  * the document or batch ID when there is one.
  */
-function errorJson(error: Error): IDataObject {
+function errorJson({ error, label }: Failure): IDataObject {
 	const e = error as Error & { description?: string; httpCode?: string; context?: IDataObject };
 	const json: IDataObject = { error: e.message };
 	if (e.description) json.description = e.description;
 	if (e.httpCode) json.httpCode = e.httpCode;
+	const about: IDataObject = { ...label, ...e.context };
 	for (const key of ['fileName', 'binaryField', 'documentId', 'batchId'] as const) {
-		const value = e.context?.[key];
+		const value = about[key];
 		if (typeof value === 'string' && value) json[key === 'documentId' ? 'id' : key] = value;
 	}
 	return json;

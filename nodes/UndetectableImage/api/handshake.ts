@@ -71,6 +71,8 @@ export interface WaitSettings {
 	immediate?: boolean;
 	waitForHeatmap?: boolean;
 	waitForAnalysis?: boolean;
+	/** At the deadline, a done image whose analysis alone is missing is the answer (not a time-out). */
+	analysisOptional?: boolean;
 	itemIndex?: number;
 	/** The document's name in messages. */
 	label?: string;
@@ -95,9 +97,14 @@ export async function waitForImage(context: OperationContext, id: string, settin
 		itemIndex: settings.itemIndex,
 	});
 	if (outcome.answer === null) throw notFound(context.n8n, id, settings.itemIndex);
-	if (outcome.timedOut) throw timedOut(context.n8n, id, outcome.answer, settings);
+	if (outcome.timedOut && !(settings.analysisOptional && isComplete(outcome.answer, { ...settings, waitForAnalysis: false }))) {
+		throw timedOut(context.n8n, id, outcome.answer, settings);
+	}
 	return outcome.answer;
 }
+
+/** Whether a done image's analysis is still being written. */
+export const analysisPending = (answer: IDataObject) => answer.status === 'done' && !isBulk(answer) && stillMaking(analysisStatusOf(answer));
 
 /**
  * Whether an answer is all a wait asks for: final and, for a done image, with the heatmap and analysis asked for.

@@ -68,8 +68,15 @@ function ipv6Reason(g: number[]): string | undefined {
 	if (zeroUntil(7) && g[7] === 1) return 'loopback';
 	// IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::a.b.c.d): judged as that IPv4.
 	const embedded = [g[6] >> 8, g[6] & 255, g[7] >> 8, g[7] & 255];
-	if ((zeroUntil(5) && (g[5] === 0xffff || g[5] === 0)) || (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0))) {
+	// IPv4-translated (::ffff:0:a.b.c.d) too.
+	const translated = zeroUntil(4) && g[4] === 0xffff && g[5] === 0;
+	if ((zeroUntil(5) && (g[5] === 0xffff || g[5] === 0)) || translated || (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0))) {
 		return ipv4Reason(embedded) ?? undefined;
+	}
+	// 6to4 (2002:AABB:CCDD::/48) carries an IPv4 address in its second and third groups.
+	if (g[0] === 0x2002) {
+		const inner = ipv4Reason([g[1] >> 8, g[1] & 255, g[2] >> 8, g[2] & 255]);
+		if (inner) return `6to4 ${inner}`;
 	}
 	if ((g[0] & 0xfe00) === 0xfc00) return 'private (unique local)';
 	if ((g[0] & 0xffc0) === 0xfe80) return 'link-local';

@@ -2,6 +2,7 @@
 // binary fields, or (n8n 2.41's combined binary mode) the file objects it keeps in the item's JSON under `_files`.
 import type { IBinaryData, IExecuteFunctions } from 'n8n-workflow';
 
+import type { FileLabel } from '../transport/errors';
 import { InputProblem } from '../transport/errors';
 
 /** Where combined binary mode keeps an item's files (n8n-workflow's BINARY_IN_JSON_PROPERTY, absent before 2.x). */
@@ -15,6 +16,9 @@ export interface InputFile {
 	meta: IBinaryData;
 }
 
+/** A file as errors name it: the name the user knows, and its field. */
+export const fileLabel = (file: InputFile): FileLabel => ({ fileName: file.meta.fileName, binaryField: file.field });
+
 /** Which files of an item to take: the fields named in a parameter (or file objects from an expression), or all. */
 export type FileSelection = { kind: 'named'; value: unknown; parameter: string } | { kind: 'all' };
 
@@ -25,8 +29,16 @@ export function isFileObject(value: unknown): value is IBinaryData {
 	return typeof v.mimeType === 'string' && (typeof v.id === 'string' || typeof v.data === 'string');
 }
 
-/** The same file, kept twice (a file object copied into the JSON beside the binary it came from). */
-const sameFile = (a: IBinaryData, b: IBinaryData) => a === b || (a.id !== undefined && a.id === b.id) || (a.id === undefined && b.id === undefined && a.data === b.data);
+/**
+ * Whether two file objects are the same stored file: the same object, the same id in the binary data store, or (kept
+ * in memory, with no id) the same inline data. Only a file object in the JSON is matched this way against the
+ * item's binary fields (a copy of one of them); two binary fields are always two files, equal bytes or not.
+ */
+function sameFile(a: IBinaryData, b: IBinaryData): boolean {
+	if (a === b) return true;
+	if (a.id !== undefined || b.id !== undefined) return a.id === b.id;
+	return a.data !== undefined && a.data === b.data;
+}
 
 /**
  * Field names in a stable order: by name, and a number at the end by its value (attachment_2 before attachment_10).
@@ -49,10 +61,11 @@ function byFieldName(a: InputFile, b: InputFile): number {
 export function filesOfItem(n8n: IExecuteFunctions, itemIndex: number): InputFile[] {
 	const item = n8n.getInputData()[itemIndex];
 	const files: InputFile[] = [];
+	for (const [field, meta] of Object.entries(item.binary ?? {})) if (isFileObject(meta)) files.push({ itemIndex, field, meta });
+	const inBinary = files.length;
 	const add = (field: string, meta: unknown) => {
-		if (isFileObject(meta) && !files.some((f) => f.field === field || sameFile(f.meta, meta))) files.push({ itemIndex, field, meta });
+		if (isFileObject(meta) && !files.some((f, k) => f.field === field || (k < inBinary && sameFile(f.meta, meta)))) files.push({ itemIndex, field, meta });
 	};
-	for (const [field, meta] of Object.entries(item.binary ?? {})) add(field, meta);
 	const json = item.json ?? {};
 	const inJson = json[FILES_IN_JSON];
 	if (inJson && typeof inJson === 'object' && !Array.isArray(inJson)) for (const [field, meta] of Object.entries(inJson)) add(field, meta);
@@ -72,51 +85,76 @@ export function fieldNames(value: string): string[] {
 		.filter(Boolean);
 }
 
+/** What a selection found for one entry: a file, or a field the item lacks (a problem of that entry alone). */
+export type Selected = { file: InputFile } | { field: string; problem: InputProblem };
+
 /**
  * The files a selection picks from an item, in the order given (a list of names) or kept (all). A name that the
- * item lacks is a problem that lists the fields it has; `whenNone` says how to get a file there at all.
+ * item lacks is a problem of its own entry that lists the fields the item has; `whenNone` says how to get a file
+ * there at all. A name given twice is one file.
  */
-export function selectFiles(n8n: IExecuteFunctions, itemIndex: number, selection: FileSelection, whenNone: string): InputFile[] {
+export function selectFiles(n8n: IExecuteFunctions, itemIndex: number, selection: FileSelection, whenNone: string): Selected[] {
 	const present = filesOfItem(n8n, itemIndex);
-	if (selection.kind === 'all') return present;
+	if (selection.kind === 'all') return present.map((file) => ({ file }));
 	const wanted = Array.isArray(selection.value) ? selection.value : [selection.value];
-	const files: InputFile[] = [];
+	const picked: Selected[] = [];
+	const names = new Set<string>();
 	for (const entry of wanted) {
-		if (isFileObject(entry)) {
-			files.push(fileFromExpression(itemIndex, entry, present));
+		if (entry && typeof entry === 'object') {
+			picked.push({ file: fileFromExpression(itemIndex, entry as IBinaryData, present, selection.parameter) });
 			continue;
 		}
-		if (entry && typeof entry === 'object') {
-			throw new InputProblem(
-				`"${selection.parameter}" of item ${itemIndex} holds an object that is not a file`,
-				'Give the name of a binary field (such as data or attachment_0), several separated by commas, or an expression that gives a file, such as {{ $binary.attachment_0 }}.',
-			);
+		const list = fieldNames(String(entry ?? ''));
+		if (!list.length) throw new InputProblem(`"${selection.parameter}" is empty`, 'Enter the name of the binary field that holds the image, such as data.');
+		for (const name of list) {
+			if (names.has(name)) continue;
+			names.add(name);
+			picked.push(fileByName(itemIndex, name, present, selection.parameter, whenNone));
 		}
-		const names = fieldNames(String(entry ?? ''));
-		if (!names.length) throw new InputProblem(`"${selection.parameter}" is empty`, 'Enter the name of the binary field that holds the image, such as data.');
-		for (const name of names) files.push(fileByName(n8n, itemIndex, name, present, selection.parameter, whenNone));
 	}
-	return files;
+	return picked;
 }
 
-function fileByName(n8n: IExecuteFunctions, itemIndex: number, name: string, present: InputFile[], parameter: string, whenNone: string): InputFile {
+function fileByName(itemIndex: number, name: string, present: InputFile[], parameter: string, whenNone: string): Selected {
 	// In combined binary mode n8n's own nodes take a path such as "_files.data": the same file as "data".
 	const field = name.startsWith(`${FILES_IN_JSON}.`) ? name.slice(FILES_IN_JSON.length + 1) : name;
 	const found = present.find((f) => f.field === field);
-	if (found) return found;
+	if (found) return { file: found };
 	const names = present.map((f) => f.field);
-	throw new InputProblem(
+	const problem = new InputProblem(
 		`Item ${itemIndex} has no binary field "${name}"`,
 		names.length
 			? `Its binary fields are: ${names.join(', ')}. Set "${parameter}" to one of them (several separated by commas), or choose "Every Image of the Item" in "Files" to check them all, as forms and email attachments need.`
 			: whenNone,
 	);
+	problem.context.binaryField = name;
+	return { field: name, problem };
 }
 
-/** A file object an expression gave ({{ $binary.attachment_0 }}): named by its field when it is one of the item's. */
-function fileFromExpression(itemIndex: number, meta: IBinaryData, present: InputFile[]): InputFile {
-	const same = present.find((f) => f.meta === meta || (meta.id !== undefined && f.meta.id === meta.id) || (meta.data !== undefined && f.meta.data === meta.data));
-	return { itemIndex, field: same?.field ?? 'expression', meta };
+/**
+ * A file object an expression gave ({{ $binary.attachment_0 }}), named by its field when it is one of the item's.
+ * Where n8n keeps files in memory, `$binary` hands an expression the file's details without its data: such a
+ * reference is matched to the one file of the item with the same details.
+ */
+function fileFromExpression(itemIndex: number, value: IBinaryData, present: InputFile[], parameter: string): InputFile {
+	const hint = `Give the name of a binary field (such as data or attachment_0) in "${parameter}", several separated by commas.`;
+	if (isFileObject(value)) {
+		const same = present.find((f) => sameFile(f.meta, value));
+		return { itemIndex, field: same?.field ?? 'expression', meta: value };
+	}
+	const v = value as unknown as Record<string, unknown>;
+	if (typeof v.mimeType !== 'string' || (v.fileName === undefined && v.fileSize === undefined)) {
+		throw new InputProblem(`"${parameter}" of item ${itemIndex} holds an object that is not a file`, `${hint} An expression must give a file, such as {{ $binary.attachment_0 }}.`);
+	}
+	const details = ['mimeType', 'fileName', 'fileSize', 'fileExtension'] as const;
+	const matches = present.filter((f) => details.every((key) => v[key] === undefined || (f.meta as unknown as Record<string, unknown>)[key] === v[key]));
+	if (matches.length !== 1) {
+		throw new InputProblem(
+			`The file "${String(v.fileName ?? 'from the expression')}" in "${parameter}" of item ${itemIndex} ${matches.length ? 'matches several files of the item' : 'is none of the item\'s files'}`,
+			`n8n hands an expression only a file's details when it keeps files in memory, so the node looks for the item's file with those details. ${hint}`,
+		);
+	}
+	return matches[0];
 }
 
 /** A file's size in bytes, without reading it. */

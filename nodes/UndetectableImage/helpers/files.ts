@@ -88,7 +88,8 @@ export function sniffExtension(bytes: Buffer): string | undefined {
 	if (ascii(0, '\x89PNG')) return 'png';
 	if (ascii(0, 'GIF8')) return 'gif';
 	if (ascii(0, 'RIFF') && ascii(8, 'WEBP')) return 'webp';
-	if (ascii(0, 'BM')) return 'bmp';
+	// "BM" alone starts many a text file: a BMP also has a DIB header of one of the known sizes at byte 14.
+	if (ascii(0, 'BM') && bytes.length >= 18 && [12, 40, 52, 56, 64, 108, 124].includes(bytes.readUInt32LE(14))) return 'bmp';
 	if (ascii(0, 'II*\x00') || ascii(0, 'MM\x00*')) return 'tiff';
 	if (ascii(0, '%PDF')) return 'pdf';
 	if (ascii(0, 'PK\x03\x04') || ascii(0, 'PK\x05\x06')) return 'zip';

@@ -25,3 +25,22 @@ export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
 			.finally(() => signal?.removeEventListener('abort', onAbort));
 	});
 }
+
+/**
+ * Waits for `work` until `deadline` (ms since the epoch) or a cancel: whether it finished in time. Its timer is
+ * cleared as soon as the work ends, so nothing is left waiting.
+ */
+export async function within(work: Promise<unknown>, deadline: number, cancel?: AbortSignal): Promise<boolean> {
+	const settled = new AbortController();
+	let finished = false;
+	const signal = cancel ? AbortSignal.any([cancel, settled.signal]) : settled.signal;
+	await Promise.race([
+		work.then(
+			() => (finished = true),
+			() => (finished = true),
+		),
+		pause(Math.max(0, deadline - Date.now()), signal),
+	]);
+	settled.abort();
+	return finished;
+}

@@ -175,15 +175,6 @@ export interface FileLabel {
 	binaryField?: string;
 }
 
-/** Notes on an error which file it was about, so that a Continue On Fail item (or a tool's answer) names it. */
-export function aboutFile<E>(error: E, file: FileLabel): E {
-	const context = (error as { context?: IDataObject }).context;
-	if (context && typeof context === 'object') {
-		if (file.fileName && context.fileName === undefined) context.fileName = file.fileName;
-		if (file.binaryField && context.binaryField === undefined) context.binaryField = file.binaryField;
-	}
-	return error;
-}
 
 /**
  * The error for an item, as n8n shows it: what is wrong, how to fix it, which item; with every secret masked,

@@ -5,10 +5,11 @@ import type { ZipUpload } from '../../api/handshake';
 import { submitZip, waitForBatch } from '../../api/handshake';
 import type { BulkOutputSettings } from '../../api/output';
 import { besideInput, bulkEntries, bulkOutput, forModel, simplifyBatch, simplifyImage, skippedFile } from '../../api/output';
-import type { InputFile } from '../../helpers/binary';
-import { opener, readFile, selectFiles, sizeOf } from '../../helpers/binary';
+import type { InputFile, Selected } from '../../helpers/binary';
+import { fileLabel, opener, readFile, selectFiles, sizeOf } from '../../helpers/binary';
 import {
 	checkImage,
+	checkImageSize,
 	extensionOf,
 	MAX_IMAGE_BYTES,
 	MAX_IMAGES_PER_ZIP,
@@ -20,7 +21,7 @@ import {
 	ZIP_IMAGE_EXTS,
 } from '../../helpers/files';
 import { crc32, listZip, readEnds, writeStoredZip, zipSize, type ZipEntryPlan, type ZipListing } from '../../helpers/zip';
-import { aboutFile, afterSubmission, InputProblem } from '../../transport/errors';
+import { afterSubmission, InputProblem } from '../../transport/errors';
 import type { Operation, OperationContext, Plan, Slot, SlotOutput, SlotProblem, WorkUnit } from '../operation';
 import { problemIn, slotOf } from '../operation';
 import {
@@ -45,8 +46,8 @@ const MAX_ZIPS_IN_FLIGHT = 2;
 
 const properties: INodeProperties[] = [
 	toolDescriptionParameter(
-		'Checks up to 50 images at once from ZIP files or images that the workflow itself provides (a model cannot pass files). ' +
-			'Returns, per image, id, status, score (0-100: how likely AI-generated) and verdict. Each analyzed image costs one credit.',
+		'Not usable by an AI model: it checks ZIP files or image files, and a tool receives none (only the model\'s arguments). ' +
+			'To check an image, use the Detect operation with imageUrl.',
 	),
 	{
 		displayName: 'Bulk Source',
@@ -176,7 +177,7 @@ interface CheckedZip {
 }
 
 /** The ZIP files an item names (one field, or several: each its own bulk request). */
-function zipFilesOf(context: OperationContext, itemIndex: number): InputFile[] {
+function zipFilesOf(context: OperationContext, itemIndex: number): Selected[] {
 	const value = context.n8n.getNodeParameter('binaryPropertyName', itemIndex, 'data');
 	return selectFiles(context.n8n, itemIndex, { kind: 'named', value, parameter: 'Input Binary Field' }, ZIP_HINT);
 }
@@ -294,11 +295,12 @@ async function planFromItems(context: OperationContext, itemIndexes: number[]): 
 	const optionsProblem = await problemIn(n8n, async () => settingsOf(context, 0));
 	if (optionsProblem) return { units: [], problems: itemIndexes.map((itemIndex) => ({ ...slotOf(itemIndex), error: optionsProblem })) };
 	const everyImage = everyImageOf(context);
-	const value = n8n.getNodeParameter('binaryPropertyName', 0, 'data');
 	const planned: PlannedImage[] = [];
 	for (const itemIndex of itemIndexes) {
-		let files: InputFile[] = [];
+		let files: Selected[] = [];
 		const problem = await problemIn(n8n, async () => {
+			// Per item: an expression such as {{ $binary.attachment_0 }} gives each item its own file.
+			const value = n8n.getNodeParameter('binaryPropertyName', itemIndex, 'data');
 			const selection = everyImage ? { kind: 'all' as const } : { kind: 'named' as const, value, parameter: 'Input Binary Field' };
 			files = selectFiles(n8n, itemIndex, selection, 'Every input item needs its image in a binary field; put a node that reads the images before this one.');
 		});
@@ -307,19 +309,33 @@ async function planFromItems(context: OperationContext, itemIndexes: number[]): 
 			continue;
 		}
 		if (everyImage && !files.length) done.push(skippedImage(context, slotOf(itemIndex), undefined, 'The item has no files'));
-		for (const [part, file] of files.entries()) {
+		for (const [part, selected] of files.entries()) {
 			const slot = slotOf(itemIndex, part);
+			if (!('file' in selected)) {
+				problems.push({ ...slot, error: selected.problem, label: { binaryField: selected.field } });
+				continue;
+			}
+			const { file } = selected;
 			const fileProblem = await problemIn(n8n, async () => {
-				const bytes = await readFile(n8n, file);
 				const userName = file.meta.fileName ?? file.field;
+				// A file far over the limit is refused from its size, before it is read.
+				const size = await sizeOf(n8n, file);
+				if (size > MAX_IMAGE_BYTES) checkImageSize(userName, size);
+				const bytes = await readFile(n8n, file);
 				const type = checkImage(userName, bytes, false, file.meta.mimeType);
 				planned.push({ ...slot, file, name: uploadNameFor(file.meta.fileName, type, `image-${itemIndex}-${part}`), size: bytes.length, crc: crc32(bytes) });
 			});
 			if (fileProblem && everyImage) done.push(skippedImage(context, slot, file, fileProblem.message));
-			else if (fileProblem) problems.push({ ...slot, error: aboutFile(fileProblem, { fileName: file.meta.fileName, binaryField: file.field }) });
+			else if (fileProblem) problems.push({ ...slot, error: fileProblem, label: fileLabel(file) });
 		}
 	}
-	const units = packIntoZips(planned).map((images) => ({ slots: images.map((image): Slot => ({ itemIndex: image.itemIndex, part: image.part })), images }));
+	const oneOutput = settingsOf(context, 0).output.mode === 'perBatch';
+	const units = packIntoZips(planned).map((images) => ({
+		slots: images.map((image): Slot => ({ itemIndex: image.itemIndex, part: image.part })),
+		labels: images.map((image) => fileLabel(image.file)),
+		oneOutput,
+		images,
+	}));
 	const concurrency = Math.min(MAX_ZIPS_IN_FLIGHT, Number(optionsOf(n8n, 0).concurrency ?? 5) || 1);
 	return { units, problems, done, concurrency };
 }
@@ -378,7 +394,7 @@ export const bulkDetect: Operation<BulkUnit> = {
 		const problems: SlotProblem[] = [];
 		const units: BulkUnit[] = [];
 		for (const itemIndex of itemIndexes) {
-			let files: InputFile[] = [];
+			let files: Selected[] = [];
 			const problem = await problemIn(context.n8n, async () => {
 				settingsOf(context, itemIndex);
 				files = zipFilesOf(context, itemIndex);
@@ -387,12 +403,17 @@ export const bulkDetect: Operation<BulkUnit> = {
 				problems.push({ ...slotOf(itemIndex), error: problem });
 				continue;
 			}
-			for (const [part, file] of files.entries()) {
+			for (const [part, selected] of files.entries()) {
 				const slot = slotOf(itemIndex, part);
+				if (!('file' in selected)) {
+					problems.push({ ...slot, error: selected.problem, label: { binaryField: selected.field } });
+					continue;
+				}
+				const { file } = selected;
 				let zip: CheckedZip | undefined;
 				const zipProblem = await problemIn(context.n8n, async () => (zip = await checkZip(context, file)));
-				if (zipProblem) problems.push({ ...slot, error: aboutFile(zipProblem, { fileName: file.meta.fileName, binaryField: file.field }) });
-				else units.push({ slots: [slot], zip });
+				if (zipProblem) problems.push({ ...slot, error: zipProblem, label: fileLabel(file) });
+				else units.push({ slots: [slot], labels: [fileLabel(file)], zip });
 			}
 		}
 		return { units, problems };
@@ -400,11 +421,6 @@ export const bulkDetect: Operation<BulkUnit> = {
 	async execute(context, unit) {
 		if (unit.images) return await detectPackedImages(context, unit.images);
 		const slot = unit.slots[0];
-		const zip = unit.zip as CheckedZip;
-		try {
-			return [{ ...slot, items: await detectZipFile(context, slot, zip) }];
-		} catch (error) {
-			throw aboutFile(error, { fileName: zip.file.meta.fileName, binaryField: zip.file.field });
-		}
+		return [{ ...slot, items: await detectZipFile(context, slot, unit.zip as CheckedZip) }];
 	},
 };

@@ -1,18 +1,19 @@
 import type { IDataObject, INodeExecutionData, INodeProperties } from 'n8n-workflow';
-import { updateDisplayOptions } from 'n8n-workflow';
+import { NodeOperationError, updateDisplayOptions } from 'n8n-workflow';
 import { randomUUID } from 'crypto';
 
 import type { ImageUpload } from '../../api/handshake';
-import { fetchAsset, isComplete, submitImage, waitForImage } from '../../api/handshake';
+import { analysisPending, fetchAsset, isComplete, submitImage, waitForImage } from '../../api/handshake';
 import { derivedDocumentId } from '../../api/documentIds';
 import { besideInput, failureReason, forModel, simplifyImage, skippedFile } from '../../api/output';
 import { nonPublicReason } from '../../helpers/addresses';
-import type { InputFile } from '../../helpers/binary';
-import { carriedFiles, FILES_IN_JSON, headOf, readFile, selectFiles, sizeOf } from '../../helpers/binary';
+import { within } from '../../helpers/pause';
+import type { InputFile, Selected } from '../../helpers/binary';
+import { carriedFiles, fileLabel, FILES_IN_JSON, headOf, readFile, selectFiles, sizeOf } from '../../helpers/binary';
 import type { ImageType } from '../../helpers/files';
 import { checkDocumentId, checkHttpUrl, checkImage, checkSizeAndType, imageTypeOf, MAX_IMAGE_BYTES, stemOf, uploadNameFor } from '../../helpers/files';
 import type { FileLabel } from '../../transport/errors';
-import { aboutFile, afterSubmission, documentError, failedDetection, InputProblem } from '../../transport/errors';
+import { afterSubmission, documentError, failedDetection, InputProblem } from '../../transport/errors';
 import type { Operation, OperationContext, Slot, SlotOutput, SlotProblem, WorkUnit } from '../operation';
 import { problemIn, slotOf } from '../operation';
 import {
@@ -244,7 +245,6 @@ function userNameOf(source: Source): string | undefined {
 }
 
 const labelOf = (source: Source): FileLabel => ({ fileName: userNameOf(source), binaryField: source.kind === 'file' ? source.file.field : undefined });
-const fileLabel = (file: InputFile): FileLabel => ({ fileName: file.meta.fileName, binaryField: file.field });
 
 /**
  * An Image URL, checked before anything is sent. Used as a tool, the address came from a model: one on n8n's own
@@ -294,7 +294,7 @@ async function plan(context: OperationContext, itemIndexes: number[]) {
 	const problems: SlotProblem[] = [];
 	const done: SlotOutput[] = [];
 	for (const itemIndex of itemIndexes) {
-		let files: InputFile[] = [];
+		let files: Selected[] = [];
 		let everyImage = false;
 		let url = '';
 		const problem = await problemIn(n8n, async () => {
@@ -316,17 +316,26 @@ async function plan(context: OperationContext, itemIndexes: number[]) {
 			continue;
 		}
 		if (url) {
-			units.push({ slots: [slotOf(itemIndex)], source: { kind: 'url', url } });
+			const source: Source = { kind: 'url', url };
+			units.push({ slots: [slotOf(itemIndex)], labels: [labelOf(source)], source });
 			continue;
 		}
 		if (everyImage && !files.length) done.push(skipped(context, slotOf(itemIndex), undefined, 'The item has no files'));
-		for (const [part, file] of files.entries()) {
+		for (const [part, selected] of files.entries()) {
 			const slot = slotOf(itemIndex, part);
+			if (!('file' in selected)) {
+				problems.push({ ...slot, error: selected.problem, label: { binaryField: selected.field } });
+				continue;
+			}
+			const { file } = selected;
 			let type: ImageType | undefined;
 			const fileProblem = await problemIn(n8n, async () => (type = await checkFile(context, file, everyImage)));
 			if (fileProblem && everyImage) done.push(skipped(context, slot, file, fileProblem.message));
-			else if (fileProblem) problems.push({ ...slot, error: aboutFile(fileProblem, fileLabel(file)) });
-			else units.push({ slots: [slot], source: { kind: 'file', file, type: type! } });
+			else if (fileProblem) problems.push({ ...slot, error: fileProblem, label: fileLabel(file) });
+			else {
+				const source: Source = { kind: 'file', file, type: type! };
+				units.push({ slots: [slot], labels: [labelOf(source)], source });
+			}
 		}
 	}
 	return { units, problems, done };
@@ -344,11 +353,7 @@ async function download(context: OperationContext, itemIndex: number, url: strin
 
 async function execute(context: OperationContext, unit: DetectUnit): Promise<SlotOutput[]> {
 	const slot = unit.slots[0];
-	try {
-		return [{ ...slot, items: await detectOne(context, slot.itemIndex, unit.source) }];
-	} catch (error) {
-		throw aboutFile(error, labelOf(unit.source));
-	}
+	return [{ ...slot, items: await detectOne(context, slot.itemIndex, unit.source) }];
 }
 
 async function detectOne(context: OperationContext, itemIndex: number, source: Source): Promise<INodeExecutionData[]> {
@@ -376,10 +381,23 @@ async function detectOne(context: OperationContext, itemIndex: number, source: S
 	// Your own Document ID, a derived one (the same image and options land on the same document), or a random one.
 	const reuse = options.reuseEarlierResult !== false && body.id === undefined;
 	let earlier = reuse ? await findEarlier(context, image.bytes, body, scope) : undefined;
-	const sameInThisRun = earlier && !earlier.answer ? context.submissions.get(earlier.id) : undefined;
-	if (earlier && sameInThisRun) {
-		// A copy of an image this run is submitting already: its document, once it is there, is this one's too.
-		await sameInThisRun;
+	// A copy of an image this run is submitting already: its document, once it is there, is this one's too. If that
+	// submission fails, the next copy to notice submits, and the others wait for that one.
+	for (const waitedFor = new Set<Promise<unknown>>(); earlier && !earlier.answer; ) {
+		const sameInThisRun = context.submissions.get(earlier.id);
+		if (!sameInThisRun || waitedFor.has(sameInThisRun)) break;
+		waitedFor.add(sameInThisRun);
+		const inTime = await within(sameInThisRun, deadline, n8n.getExecutionCancelSignal?.());
+		if (n8n.getExecutionCancelSignal?.()?.aborted) throw new NodeOperationError(n8n.getNode(), 'The execution was cancelled', { itemIndex });
+		if (!inTime) {
+			throw documentError(
+				n8n,
+				`Timed out after ${timeoutSeconds} s waiting for a copy of this image in the same run to be submitted (document ${earlier.id})`,
+				`Raise the "Timeout (Seconds)" option, or fetch it later with the Get Result operation and Document ID ${earlier.id}.`,
+				{ documentId: earlier.id },
+				itemIndex,
+			);
+		}
 		const answer = await api.query(earlier.id, scope);
 		if (answer && answer.status !== 'failed') earlier = { ...earlier, answer };
 	}
@@ -474,6 +492,8 @@ async function resultOf(context: OperationContext, itemIndex: number, document: 
 		submittedAt,
 		waitForHeatmap: options.waitForHeatmap === true || downloadHeatmap,
 		waitForAnalysis: analysisAskedFor && options.waitForAnalysis !== false,
+		// The score is billed and final: an analysis still being written at the Timeout does not cost the verdict.
+		analysisOptional: true,
 		itemIndex,
 		label: fileName,
 	};
@@ -481,7 +501,10 @@ async function resultOf(context: OperationContext, itemIndex: number, document: 
 	if (answer.status === 'failed') throw failedDetection(n8n, id, failureReason(answer), itemIndex);
 
 	const simplify = options.simplify !== false;
-	const json = simplify ? { ...simplifyImage(answer, fileName), ...document.described, ...document.outcome } : { ...answer, ...document.outcome };
+	const json: IDataObject = simplify ? { ...simplifyImage(answer, fileName), ...document.described, ...document.outcome } : { ...answer, ...document.outcome };
+	if (settings.waitForAnalysis && analysisPending(answer)) {
+		json.analysisError = `The analysis was not written within the Timeout (${document.timeoutSeconds} s); the score and verdict are final. Fetch it later with Get Result (Wait for Analysis on) and Document ID ${id}.`;
+	}
 	const output = outputItem(context, itemIndex, json, simplify);
 	if (downloadHeatmap && !context.tool) {
 		const heatmap = await fetchAsset(context, 'heatmap', id, settings, answer, true, stemOf(fileName));

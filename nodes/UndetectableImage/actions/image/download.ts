@@ -16,8 +16,8 @@ export function downloadOperation(kind: AssetKind): Operation {
 	const operation = kind === 'heatmap' ? 'downloadHeatmap' : 'downloadPreview';
 	const properties: INodeProperties[] = [
 		toolDescriptionParameter(
-			`Downloads the ${kind} image of an earlier detection as a file for the workflow's later nodes; the model gets only its name, type and size. ` +
-				'Pass documentId: the id an earlier Detect returned. No credit. On failure it returns error and description (what to do).',
+			`Not useful to an AI model: it downloads the ${kind} image of an earlier detection as a file, which no model can see; ` +
+				'it returns only the file\'s name, type and size. Pass documentId: the id an earlier Detect returned. No credit.',
 		),
 		...withToolDefault(
 			documentIdParameter(`The ID of one image (from Detect or Bulk Detect) whose ${kind} to download`),

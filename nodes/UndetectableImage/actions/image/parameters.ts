@@ -160,10 +160,10 @@ export const toolDescriptionParameter = (text: string): INodeProperties => ({
 });
 
 /** The same parameter with another default in the Tool variant (n8n's `@tool` display option), the plain node keeping its own. */
-export function withToolDefault(property: INodeProperties, toolDefault: INodeProperties['default'], toolChanges: Partial<INodeProperties> = {}): INodeProperties[] {
+export function withToolDefault(property: INodeProperties, toolDefault: INodeProperties['default']): INodeProperties[] {
 	const show = property.displayOptions?.show ?? {};
 	return [
 		{ ...property, displayOptions: { ...property.displayOptions, show: { ...show, '@tool': [false] } } },
-		{ ...property, ...toolChanges, default: toolDefault, displayOptions: { ...property.displayOptions, show: { ...show, '@tool': [true] } } },
+		{ ...property, default: toolDefault, displayOptions: { ...property.displayOptions, show: { ...show, '@tool': [true] } } },
 	];
 }
