@@ -3,6 +3,8 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import type { ImageDetectorApi } from '../api/client';
 import type { Poller } from '../api/poller';
+import type { InputFile, Selected } from '../helpers/binary';
+import { fileLabel } from '../helpers/binary';
 import type { FileLabel } from '../transport/errors';
 import { InputProblem } from '../transport/errors';
 
@@ -115,4 +117,34 @@ export async function problemIn(n8n: IExecuteFunctions, check: () => Promise<unk
 		if (error instanceof InputProblem) return error;
 		throw new NodeOperationError(n8n.getNode(), error as Error);
 	}
+}
+
+/**
+ * Checks the files an item's selection found, each in its own slot (part = its place in the selection): a field
+ * the item lacks, or a file `check` refuses, is that slot's problem, or with `skip` its "skipped" output instead.
+ * Returns the files that passed, with what `check` made of them.
+ */
+export async function checkSelected<T>(
+	n8n: IExecuteFunctions,
+	itemIndex: number,
+	selected: Selected[],
+	check: (file: InputFile) => Promise<T>,
+	into: { problems: SlotProblem[]; done: SlotOutput[] },
+	skip?: (slot: Slot, file: InputFile, reason: string) => SlotOutput,
+): Promise<Array<{ slot: Slot; file: InputFile; checked: T }>> {
+	const passed: Array<{ slot: Slot; file: InputFile; checked: T }> = [];
+	for (const [part, entry] of selected.entries()) {
+		const slot = slotOf(itemIndex, part);
+		if (!('file' in entry)) {
+			into.problems.push({ ...slot, error: entry.problem, label: { binaryField: entry.field } });
+			continue;
+		}
+		const { file } = entry;
+		let checked: T | undefined;
+		const problem = await problemIn(n8n, async () => (checked = await check(file)));
+		if (problem && skip) into.done.push(skip(slot, file, problem.message));
+		else if (problem) into.problems.push({ ...slot, error: problem, label: fileLabel(file) });
+		else passed.push({ slot, file, checked: checked as T });
+	}
+	return passed;
 }

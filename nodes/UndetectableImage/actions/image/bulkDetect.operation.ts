@@ -23,7 +23,7 @@ import {
 import { crc32, listZip, readEnds, writeStoredZip, zipSize, type ZipEntryPlan, type ZipListing } from '../../helpers/zip';
 import { afterSubmission, InputProblem } from '../../transport/errors';
 import type { Operation, OperationContext, Plan, Slot, SlotOutput, SlotProblem, WorkUnit } from '../operation';
-import { problemIn, slotOf } from '../operation';
+import { checkSelected, problemIn, slotOf } from '../operation';
 import {
 	binaryFieldHint,
 	concurrencyOption,
@@ -309,25 +309,9 @@ async function planFromItems(context: OperationContext, itemIndexes: number[]): 
 			continue;
 		}
 		if (everyImage && !files.length) done.push(skippedImage(context, slotOf(itemIndex), undefined, 'The item has no files'));
-		for (const [part, selected] of files.entries()) {
-			const slot = slotOf(itemIndex, part);
-			if (!('file' in selected)) {
-				problems.push({ ...slot, error: selected.problem, label: { binaryField: selected.field } });
-				continue;
-			}
-			const { file } = selected;
-			const fileProblem = await problemIn(n8n, async () => {
-				const userName = file.meta.fileName ?? file.field;
-				// A file far over the limit is refused from its size, before it is read.
-				const size = await sizeOf(n8n, file);
-				if (size > MAX_IMAGE_BYTES) checkImageSize(userName, size);
-				const bytes = await readFile(n8n, file);
-				const type = checkImage(userName, bytes, false, file.meta.mimeType);
-				planned.push({ ...slot, file, name: uploadNameFor(file.meta.fileName, type, `image-${itemIndex}-${part}`), size: bytes.length, crc: crc32(bytes) });
-			});
-			if (fileProblem && everyImage) done.push(skippedImage(context, slot, file, fileProblem.message));
-			else if (fileProblem) problems.push({ ...slot, error: fileProblem, label: fileLabel(file) });
-		}
+		const skip = everyImage ? (slot: Slot, file: InputFile, reason: string) => skippedImage(context, slot, file, reason) : undefined;
+		const checked = await checkSelected(n8n, itemIndex, files, async (file) => await checkPackedImage(context, file), { problems, done }, skip);
+		for (const { slot, file, checked: image } of checked) planned.push({ ...slot, file, ...image, name: uploadNameFor(file.meta.fileName, image.type, `image-${itemIndex}-${slot.part}`) });
 	}
 	const oneOutput = settingsOf(context, 0).output.mode === 'perBatch';
 	const units = packIntoZips(planned).map((images) => ({
@@ -338,6 +322,15 @@ async function planFromItems(context: OperationContext, itemIndexes: number[]): 
 	}));
 	const concurrency = Math.min(MAX_ZIPS_IN_FLIGHT, Number(optionsOf(n8n, 0).concurrency ?? 5) || 1);
 	return { units, problems, done, concurrency };
+}
+
+/** An image to pack, checked as the API would take it in a ZIP (no PDF); a file far over 10 MB is refused unread. */
+async function checkPackedImage(context: OperationContext, file: InputFile) {
+	const userName = file.meta.fileName ?? file.field;
+	const size = await sizeOf(context.n8n, file);
+	if (size > MAX_IMAGE_BYTES) checkImageSize(userName, size);
+	const bytes = await readFile(context.n8n, file);
+	return { type: checkImage(userName, bytes, false, file.meta.mimeType), size: bytes.length, crc: crc32(bytes) };
 }
 
 /** The options hold for every packed image: they are read from the first item. */
@@ -392,6 +385,7 @@ export const bulkDetect: Operation<BulkUnit> = {
 	async plan(context, itemIndexes) {
 		if (fromItems(context)) return await planFromItems(context, itemIndexes);
 		const problems: SlotProblem[] = [];
+		const done: SlotOutput[] = [];
 		const units: BulkUnit[] = [];
 		for (const itemIndex of itemIndexes) {
 			let files: Selected[] = [];
@@ -403,20 +397,11 @@ export const bulkDetect: Operation<BulkUnit> = {
 				problems.push({ ...slotOf(itemIndex), error: problem });
 				continue;
 			}
-			for (const [part, selected] of files.entries()) {
-				const slot = slotOf(itemIndex, part);
-				if (!('file' in selected)) {
-					problems.push({ ...slot, error: selected.problem, label: { binaryField: selected.field } });
-					continue;
-				}
-				const { file } = selected;
-				let zip: CheckedZip | undefined;
-				const zipProblem = await problemIn(context.n8n, async () => (zip = await checkZip(context, file)));
-				if (zipProblem) problems.push({ ...slot, error: zipProblem, label: fileLabel(file) });
-				else units.push({ slots: [slot], labels: [fileLabel(file)], zip });
+			for (const { slot, file, checked: zip } of await checkSelected(context.n8n, itemIndex, files, async (f) => await checkZip(context, f), { problems, done })) {
+				units.push({ slots: [slot], labels: [fileLabel(file)], zip });
 			}
 		}
-		return { units, problems };
+		return { units, problems, done };
 	},
 	async execute(context, unit) {
 		if (unit.images) return await detectPackedImages(context, unit.images);

@@ -9,13 +9,13 @@ import { besideInput, failureReason, forModel, simplifyImage, skippedFile } from
 import { nonPublicReason } from '../../helpers/addresses';
 import { within } from '../../helpers/pause';
 import type { InputFile, Selected } from '../../helpers/binary';
-import { carriedFiles, fileLabel, FILES_IN_JSON, headOf, readFile, selectFiles, sizeOf } from '../../helpers/binary';
+import { carriedFiles, FILES_IN_JSON, headOf, readFile, selectFiles, sizeOf } from '../../helpers/binary';
 import type { ImageType } from '../../helpers/files';
 import { checkDocumentId, checkHttpUrl, checkImage, checkSizeAndType, imageTypeOf, MAX_IMAGE_BYTES, stemOf, uploadNameFor } from '../../helpers/files';
 import type { FileLabel } from '../../transport/errors';
 import { afterSubmission, documentError, failedDetection, InputProblem } from '../../transport/errors';
 import type { Operation, OperationContext, Slot, SlotOutput, SlotProblem, WorkUnit } from '../operation';
-import { problemIn, slotOf } from '../operation';
+import { checkSelected, problemIn, slotOf } from '../operation';
 import {
 	binaryFieldHint,
 	concurrencyOption,
@@ -321,21 +321,10 @@ async function plan(context: OperationContext, itemIndexes: number[]) {
 			continue;
 		}
 		if (everyImage && !files.length) done.push(skipped(context, slotOf(itemIndex), undefined, 'The item has no files'));
-		for (const [part, selected] of files.entries()) {
-			const slot = slotOf(itemIndex, part);
-			if (!('file' in selected)) {
-				problems.push({ ...slot, error: selected.problem, label: { binaryField: selected.field } });
-				continue;
-			}
-			const { file } = selected;
-			let type: ImageType | undefined;
-			const fileProblem = await problemIn(n8n, async () => (type = await checkFile(context, file, everyImage)));
-			if (fileProblem && everyImage) done.push(skipped(context, slot, file, fileProblem.message));
-			else if (fileProblem) problems.push({ ...slot, error: fileProblem, label: fileLabel(file) });
-			else {
-				const source: Source = { kind: 'file', file, type: type! };
-				units.push({ slots: [slot], labels: [labelOf(source)], source });
-			}
+		const skip = everyImage ? (slot: Slot, file: InputFile, reason: string) => skipped(context, slot, file, reason) : undefined;
+		for (const { slot, file, checked } of await checkSelected(n8n, itemIndex, files, async (f) => await checkFile(context, f, everyImage), { problems, done }, skip)) {
+			const source: Source = { kind: 'file', file, type: checked };
+			units.push({ slots: [slot], labels: [labelOf(source)], source });
 		}
 	}
 	return { units, problems, done };
