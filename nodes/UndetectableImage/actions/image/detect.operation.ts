@@ -376,8 +376,9 @@ async function detectOne(context: OperationContext, itemIndex: number, source: S
 		const sameInThisRun = context.submissions.get(earlier.id);
 		if (!sameInThisRun || waitedFor.has(sameInThisRun)) break;
 		waitedFor.add(sameInThisRun);
-		const inTime = await within(sameInThisRun, deadline, n8n.getExecutionCancelSignal?.());
-		if (n8n.getExecutionCancelSignal?.()?.aborted) throw new NodeOperationError(n8n.getNode(), 'The execution was cancelled', { itemIndex });
+		const cancel = n8n.getExecutionCancelSignal?.();
+		const inTime = await within(sameInThisRun, deadline, cancel);
+		if (cancel?.aborted) throw new NodeOperationError(n8n.getNode(), 'The execution was cancelled', { itemIndex });
 		if (!inTime) {
 			throw documentError(
 				n8n,
