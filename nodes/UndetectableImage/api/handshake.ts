@@ -239,8 +239,9 @@ export async function fetchAsset(
 		// 202: still being made although /query said ready. Wait a little longer each time, then ask /query again
 		// and retry (the reference's advice), within the deadline.
 		if (Date.now() + retryMs >= settings.deadline) throw timedOut(n8n, id, { ...answer, status: 'done' }, { ...settings, waitForHeatmap: true });
-		await pause(retryMs, n8n.getExecutionCancelSignal?.());
-		if (n8n.getExecutionCancelSignal?.()?.aborted) throw new NodeOperationError(n8n.getNode(), 'The execution was cancelled', { itemIndex: settings.itemIndex });
+		const cancel = n8n.getExecutionCancelSignal?.();
+		await pause(retryMs, cancel);
+		if (cancel?.aborted) throw new NodeOperationError(n8n.getNode(), 'The execution was cancelled', { itemIndex: settings.itemIndex });
 		retryMs = Math.min(retryMs * 1.5, 5000);
 		answer = { ...answer, result_details: { ...details, heatmap_status: 'pending' } };
 	}
